@@ -1,0 +1,163 @@
+// The JSON shapes of the deployment HTTP API (SPEC.md section 5), shared by the client
+// (DeploymentManager) and the fake server's router so the two cannot drift apart.
+//
+// encode_* writes the exact field names of the API; decode_* checks types and required
+// fields and throws WireError naming the field, what was expected and what was seen.
+// Stateless functions; safe from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weightsync/errors.h"
+
+namespace weightsync {
+
+// A body did not have the shape the API defines. The message names the field.
+class WireError : public Error {
+ public:
+  using Error::Error;
+};
+
+inline constexpr std::string_view kChecksumFormat = "alder32";  // sic: the wire's spelling
+inline constexpr std::string_view kModelHeader = "fireworks-model";
+inline constexpr std::string_view kDeploymentHeader = "fireworks-deployment";
+inline constexpr std::string_view kHotloadPath = "/hot_load/v1/models/hot_load";
+inline constexpr std::string_view kCompletionsPath = "/inference/v1/completions";
+inline constexpr std::string_view kAccountsPath = "/v1/accounts";
+
+// "accounts/{account}/deployments/{id}"
+std::string deployment_name(std::string_view account, std::string_view deployment_id);
+// "/v1/accounts/{account}/deployments/{id}"
+std::string deployment_path(std::string_view account, std::string_view deployment_id);
+
+// ---- hotload ------------------------------------------------------------------------------
+
+struct IncrementalSnapshotMetadata {
+  std::string previous_snapshot_identity;
+  std::string compression_format;
+  std::string checksum_format{kChecksumFormat};
+  bool operator==(const IncrementalSnapshotMetadata&) const = default;
+};
+
+struct HotloadRequest {
+  std::string identity;
+  std::optional<bool> reset_prompt_cache;
+  std::optional<IncrementalSnapshotMetadata> incremental_snapshot_metadata;
+  bool operator==(const HotloadRequest&) const = default;
+};
+
+std::string encode(const HotloadRequest& request);
+// Strict, as the real server: an unknown field is rejected with "extra inputs are not
+// permitted" and the field's name.
+HotloadRequest decode_hotload_request(std::string_view body);
+
+struct LoadingState {
+  std::string stage;  // idle, pending, downloading, preparing, loading, done, error
+  std::string target_snapshot_identity;
+  bool operator==(const LoadingState&) const = default;
+};
+
+struct LoadedAdapter {
+  std::string identity;
+  std::string status;
+  bool operator==(const LoadedAdapter&) const = default;
+};
+
+struct ReplicaStatus {
+  std::string identity;  // the replica's own name
+  std::string current_snapshot_identity;
+  bool readiness = false;
+  LoadingState loading_state;
+  std::vector<LoadedAdapter> loaded_adapters;
+  bool operator==(const ReplicaStatus&) const = default;
+};
+
+struct HotloadStatus {
+  std::vector<ReplicaStatus> replicas;
+  bool operator==(const HotloadStatus&) const = default;
+};
+
+std::string encode(const HotloadStatus& status);
+// Requires a "replicas" list; missing optional fields of a replica take their defaults.
+HotloadStatus decode_hotload_status(std::string_view body);
+
+// ---- deployments --------------------------------------------------------------------------
+
+// The body of POST /v1/accounts/{a}/deployments?deploymentId=X.
+struct DeploymentConfig {
+  std::string base_model;
+  int min_replica_count = 1;
+  int max_replica_count = 1;
+  bool enable_hot_load = true;
+  std::optional<std::string> hot_load_trainer_job;      // accounts/{a}/rlorTrainerJobs/{id}
+  std::optional<std::string> hot_load_bucket_type;      // e.g. "FW_HOSTED"
+  std::optional<std::string> hot_load_transition_type;  // "ASYNC" (default) or "SYNC"
+  bool operator==(const DeploymentConfig&) const = default;
+};
+
+std::string encode(const DeploymentConfig& config);
+DeploymentConfig decode_deployment_config(std::string_view body);
+
+struct Deployment {
+  std::string name;   // accounts/{a}/deployments/{id}
+  std::string state;  // CREATING, READY, FAILED, DELETING, DELETED
+  std::string base_model;
+  int min_replica_count = 1;
+  int max_replica_count = 1;
+  bool enable_hot_load = true;
+  std::string hot_load_bucket_url;
+  std::string hot_load_trainer_job;
+  std::string hot_load_transition_type;
+  bool operator==(const Deployment&) const = default;
+};
+
+std::string encode(const Deployment& deployment);
+Deployment decode_deployment(std::string_view body);
+
+// A PATCH: only the fields that are set are sent, and update_mask names exactly those.
+struct DeploymentUpdate {
+  std::optional<std::string> hot_load_trainer_job;
+  std::optional<std::string> hot_load_transition_type;
+  std::optional<int> min_replica_count;
+  std::optional<int> max_replica_count;
+  bool operator==(const DeploymentUpdate&) const = default;
+};
+
+std::string encode(const DeploymentUpdate& update);
+// Comma-separated camelCase field names, e.g. "hotLoadTrainerJob,minReplicaCount".
+std::string update_mask(const DeploymentUpdate& update);
+// Server side: reads only the fields named in `mask`; a masked field missing from the body,
+// or an unknown name in the mask, is a WireError.
+DeploymentUpdate decode_deployment_update(std::string_view body, std::string_view mask);
+
+// ---- accounts -----------------------------------------------------------------------------
+
+// GET /v1/accounts?pageSize=2 -> {"accounts":[{"name":"accounts/<id>"}]}
+std::string encode_account_list(const std::vector<std::string>& account_ids);
+// Returns the account ids (the part after "accounts/").
+std::vector<std::string> decode_account_list(std::string_view body);
+
+// ---- completions (warmup) -----------------------------------------------------------------
+
+struct CompletionRequest {
+  std::string model;  // accounts/{a}/deployments/{id}
+  std::vector<int> prompt;
+  int max_tokens = 1;
+  double temperature = 0.0;
+  bool operator==(const CompletionRequest&) const = default;
+};
+
+std::string encode(const CompletionRequest& request);
+CompletionRequest decode_completion_request(std::string_view body);
+
+// ---- errors -------------------------------------------------------------------------------
+
+// {"error":{"code":status,"message":message}}
+std::string encode_error(int status, std::string_view message);
+// The "message" of an error body, or the raw body (truncated) when it is not one.
+std::string error_message(std::string_view body);
+
+}  // namespace weightsync
