@@ -31,8 +31,8 @@ struct DeploymentManagerOptions {
 struct WarmupResult {
   bool ok = false;
   int attempts = 0;
-  int last_status = 0;      // HTTP status of the last attempt (0: no response)
-  std::string last_error;   // the server's message or the transport error of the last attempt
+  int last_status = 0;     // HTTP status of the last attempt (0: no response)
+  std::string last_error;  // the server's message or the transport error of the last attempt
 };
 
 class DeploymentManager {

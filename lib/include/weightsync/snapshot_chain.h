@@ -33,19 +33,18 @@ struct ChainState {
 // The kind of the next save (SPEC.md section 3, with the improvement):
 // 1. an explicit kind wins;  2. lora_rank > 0 -> base;
 // 3. when syncing: delta only if the deployment is known to serve exactly the snapshot the
-//    trainer would diff against (base_identity == last_saved_identity, both set), else base;
-//    without sync: delta once a base was saved;
-// 4. otherwise first_kind.
+//    trainer would diff against (base_identity == last_saved_identity, both set), else base —
+//    even when first_kind is delta, since a first delta has no served parent to name;
+// 4. without sync: delta once a base was saved, otherwise first_kind.
 CheckpointKind next_checkpoint_kind(std::optional<CheckpointKind> explicit_kind, int lora_rank,
                                     const ChainState& chain, CheckpointKind first_kind,
                                     bool sync_enabled);
 
 // The metadata a hotload of `kind` carries, or nothing: only a full-parameter delta carries it,
 // naming `parent` (the snapshot the delta was computed from, which must be the one served).
-std::optional<IncrementalSnapshotMetadata> incremental_metadata(CheckpointKind kind,
-                                                                int lora_rank,
-                                                                std::string_view parent,
-                                                                std::string_view compression_format);
+std::optional<IncrementalSnapshotMetadata> incremental_metadata(
+    CheckpointKind kind, int lora_rank, std::string_view parent,
+    std::string_view compression_format);
 
 // Can a sampler checkpoint of this kind be promoted to a standalone model?
 // LoRA: always (an adapter save is full). Full-parameter: only base and merged_base.

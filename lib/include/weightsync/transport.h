@@ -43,7 +43,7 @@ class Transport {
 
 // Which failures are retried and how long to wait between tries.
 struct RetryPolicy {
-  int max_attempts = 4;                    // total tries, first one included; 1 = no retry
+  int max_attempts = 4;                     // total tries, first one included; 1 = no retry
   Duration initial_backoff = seconds(0.5);  // doubled after every failed try ...
   Duration max_backoff = seconds(8);        // ... up to this cap
 };

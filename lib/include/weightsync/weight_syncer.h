@@ -18,19 +18,22 @@ namespace weightsync {
 
 // The constructor fields of the reference, with its defaults.
 struct WeightSyncerOptions {
-  DeploymentManager* deploy_mgr = nullptr;    // none -> no weight sync
-  std::optional<std::string> deployment_id;   // none -> no weight sync
-  std::string base_model;                     // the fireworks-model header of sync calls
-  double hotload_timeout = 600;               // seconds, for hotload_and_wait
-  std::string first_checkpoint_type = "base"; // "base" or "delta"
+  DeploymentManager* deploy_mgr = nullptr;     // none -> no weight sync
+  std::optional<std::string> deployment_id;    // none -> no weight sync
+  std::string base_model;                      // the fireworks-model header of sync calls
+  double hotload_timeout = 600;                // seconds, for hotload_and_wait
+  std::string first_checkpoint_type = "base";  // "base" or "delta"
   std::string compression_format = "arc_v2";
   bool warmup_after_hotload = true;
   int warmup_max_retries = 10;
   bool reset_prompt_cache = true;
   int lora_rank = 0;  // > 0: every checkpoint is a base, no delta chain
   // Not in the reference: the first hotload waits this long for the hotload manager.
-  double hotload_ready_timeout = 300;  // seconds
+  double hotload_ready_timeout = 300;      // seconds
   double hotload_ready_poll_interval = 5;  // seconds
+  // Not in the reference: before saving a delta, ask the deployment whether every replica still
+  // serves the chain's base (a restart or re-attach loses it); if not, save a base instead.
+  bool verify_served_before_delta = true;
 };
 
 struct SyncTimings {
@@ -90,11 +93,19 @@ class WeightSyncer {
   bool deployment_checked() const { return deployment_checked_; }
 
  private:
+  struct Saved {
+    CheckpointKind kind;
+    std::string parent;  // the snapshot a delta was computed from; "" for a full save
+  };
+
+  Duration elapsed_since(Duration start) const { return clock_.now() - start; }
   void ensure_deployment_checked();
-  void reconcile_chain();
-  SyncRecord save(const std::string& name, std::optional<std::string> checkpoint_type);
-  void sync(SyncRecord& record, std::optional<CheckpointKind> delta_parent_check);
-  void fail_sync(SyncRecord& record, const std::string& why);
+  void follow_trainer_session();
+  void verify_served_before_delta(std::optional<CheckpointKind> explicit_kind);
+  void save(SyncRecord& record, const std::string& name,
+            const std::optional<std::string>& checkpoint_type);
+  void sync(SyncRecord& record);
+  void abandon_chain(SyncRecord& record, const std::string& why);
 
   TrainingClient& policy_client_;
   WeightSyncerOptions options_;
@@ -103,10 +114,6 @@ class WeightSyncer {
   ChainState chain_;
   std::string session_id_;  // the trainer session the chain belongs to
   // Kind and delta parent of every snapshot this syncer saved in the current session.
-  struct Saved {
-    CheckpointKind kind;
-    std::string parent;
-  };
   std::map<std::string, Saved> saved_;
   bool deployment_checked_ = false;
   SyncRecord last_;

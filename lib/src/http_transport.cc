@@ -1,0 +1,73 @@
+// HttpTransport: one exchange over cpp-httplib, with connect and read timeouts.
+#include <httplib.h>
+
+#include "weightsync/errors.h"
+#include "weightsync/transport.h"
+
+namespace weightsync {
+namespace {
+
+std::chrono::microseconds micros(Duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
+}
+
+}  // namespace
+
+HttpTransport::HttpTransport(HttpTransportOptions options) : options_(std::move(options)) {
+  if (options_.base_url.rfind("http://", 0) != 0 && options_.base_url.rfind("https://", 0) != 0) {
+    throw InvalidArgument("HttpTransport base_url must start with http:// or https://, got '" +
+                          options_.base_url + "'");
+  }
+}
+
+HttpResponse HttpTransport::exchange(const HttpRequest& request) {
+  httplib::Client client(options_.base_url);
+  const auto connect = micros(options_.connect_timeout);
+  const auto read = micros(options_.read_timeout);
+  client.set_connection_timeout(connect.count() / 1000000, connect.count() % 1000000);
+  client.set_read_timeout(read.count() / 1000000, read.count() % 1000000);
+  client.set_write_timeout(read.count() / 1000000, read.count() % 1000000);
+
+  // cpp-httplib sets Content-Type itself from the argument; passing it as a header too would
+  // send it twice.
+  std::string content_type = header_value(request.headers, "Content-Type");
+  if (content_type.empty()) content_type = "application/json";
+  httplib::Headers headers;
+  for (const auto& [key, value] : request.headers) {
+    if (header_value({{key, value}}, "Content-Type").empty()) headers.emplace(key, value);
+  }
+
+  httplib::Result result{nullptr, httplib::Error::Unknown};
+  if (request.method == "GET") {
+    result = client.Get(request.path, headers);
+  } else if (request.method == "DELETE") {
+    result = request.body.empty()
+                 ? client.Delete(request.path, headers)
+                 : client.Delete(request.path, headers, request.body, content_type);
+  } else if (request.method == "POST") {
+    result = client.Post(request.path, headers, request.body, content_type);
+  } else if (request.method == "PUT") {
+    result = client.Put(request.path, headers, request.body, content_type);
+  } else if (request.method == "PATCH") {
+    result = client.Patch(request.path, headers, request.body, content_type);
+  } else {
+    throw InvalidArgument("HttpTransport supports GET, POST, PUT, PATCH and DELETE, got '" +
+                          request.method + "'");
+  }
+  if (!result) {
+    throw TransportError(request.method + " " + options_.base_url + request.path +
+                         ": no HTTP response (" + httplib::to_string(result.error()) +
+                         "); check that the server is up and reachable");
+  }
+  HttpResponse response;
+  response.status = result->status;
+  response.body = result->body;
+  for (const auto& [key, value] : result->headers) response.headers.emplace_back(key, value);
+  return response;
+}
+
+RetryingHttpTransport::RetryingHttpTransport(HttpTransportOptions options, Clock& clock,
+                                             RetryPolicy policy)
+    : http_(std::move(options)), retrying_(http_, clock, policy) {}
+
+}  // namespace weightsync

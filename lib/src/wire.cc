@@ -1,0 +1,416 @@
+// JSON encoding and strict decoding of the deployment API's bodies (SPEC.md section 5).
+#include "weightsync/wire.h"
+
+#include <nlohmann/json.hpp>
+
+namespace weightsync {
+namespace {
+
+using json = nlohmann::json;
+
+std::string type_of(const json& v) {
+  return v.type_name();
+}
+
+std::string excerpt(std::string_view body) {
+  constexpr std::size_t kMax = 200;
+  if (body.size() <= kMax) return std::string(body);
+  return std::string(body.substr(0, kMax)) + "...";
+}
+
+json parse_object(std::string_view body, std::string_view what) {
+  json v = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (v.is_discarded()) {
+    throw WireError(std::string(what) + ": expected a JSON object, got text that is not JSON: '" +
+                    excerpt(body) + "'");
+  }
+  if (!v.is_object()) {
+    throw WireError(std::string(what) + ": expected a JSON object, got " + type_of(v));
+  }
+  return v;
+}
+
+void expect_object(const json& v, std::string_view where) {
+  if (!v.is_object()) {
+    throw WireError(std::string(where) + ": expected an object, got " + type_of(v));
+  }
+}
+
+const json* find(const json& o, std::string_view field) {
+  auto it = o.find(std::string(field));
+  if (it == o.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string field_path(std::string_view where, std::string_view field) {
+  return std::string(where) + "." + std::string(field);
+}
+
+std::optional<std::string> opt_string(const json& o, std::string_view field,
+                                      std::string_view where) {
+  const json* v = find(o, field);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) {
+    throw WireError(field_path(where, field) + ": expected a string, got " + type_of(*v));
+  }
+  return v->get<std::string>();
+}
+
+std::string req_string(const json& o, std::string_view field, std::string_view where) {
+  auto v = opt_string(o, field, where);
+  if (!v) throw WireError(field_path(where, field) + ": required string is missing");
+  return *v;
+}
+
+std::optional<bool> opt_bool(const json& o, std::string_view field, std::string_view where) {
+  const json* v = find(o, field);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) {
+    throw WireError(field_path(where, field) + ": expected a boolean, got " + type_of(*v));
+  }
+  return v->get<bool>();
+}
+
+std::optional<int> opt_int(const json& o, std::string_view field, std::string_view where) {
+  const json* v = find(o, field);
+  if (!v) return std::nullopt;
+  // The API's JSON (protobuf-style) may send int32 as a number or a decimal string.
+  if (v->is_number_integer()) {
+    auto n = v->get<std::int64_t>();
+    if (n >= INT32_MIN && n <= INT32_MAX) return static_cast<int>(n);
+  } else if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    try {
+      std::size_t used = 0;
+      int n = std::stoi(s, &used);
+      if (used == s.size()) return n;
+    } catch (const std::exception&) {
+    }
+  }
+  throw WireError(field_path(where, field) + ": expected a 32-bit integer, got " +
+                  (v->is_string() ? "'" + v->get<std::string>() + "'" : type_of(*v)));
+}
+
+double req_number(const json& o, std::string_view field, std::string_view where, double dflt) {
+  const json* v = find(o, field);
+  if (!v) return dflt;
+  if (!v->is_number()) {
+    throw WireError(field_path(where, field) + ": expected a number, got " + type_of(*v));
+  }
+  return v->get<double>();
+}
+
+void reject_unknown(const json& o, std::initializer_list<std::string_view> known,
+                    std::string_view where) {
+  for (const auto& [key, value] : o.items()) {
+    bool ok = false;
+    for (auto k : known) ok = ok || k == key;
+    if (!ok) {
+      throw WireError(std::string(where) + ": extra inputs are not permitted: field '" + key + "'");
+    }
+  }
+}
+
+template <typename T>
+void put_opt(json& o, const char* field, const std::optional<T>& v) {
+  if (v) o[field] = *v;
+}
+
+}  // namespace
+
+std::string deployment_name(std::string_view account, std::string_view deployment_id) {
+  return "accounts/" + std::string(account) + "/deployments/" + std::string(deployment_id);
+}
+
+std::string deployment_path(std::string_view account, std::string_view deployment_id) {
+  return "/v1/" + deployment_name(account, deployment_id);
+}
+
+// ---- hotload ------------------------------------------------------------------------------
+
+std::string encode(const HotloadRequest& request) {
+  json o = {{"identity", request.identity}};
+  put_opt(o, "reset_prompt_cache", request.reset_prompt_cache);
+  if (const auto& m = request.incremental_snapshot_metadata) {
+    o["incremental_snapshot_metadata"] = {
+        {"previous_snapshot_identity", m->previous_snapshot_identity},
+        {"compression_format", m->compression_format},
+        {"checksum_format", m->checksum_format}};
+  }
+  return o.dump();
+}
+
+HotloadRequest decode_hotload_request(std::string_view body) {
+  constexpr std::string_view where = "hotload request";
+  json o = parse_object(body, where);
+  reject_unknown(o, {"identity", "reset_prompt_cache", "incremental_snapshot_metadata"}, where);
+  HotloadRequest r;
+  r.identity = req_string(o, "identity", where);
+  r.reset_prompt_cache = opt_bool(o, "reset_prompt_cache", where);
+  if (const json* m = find(o, "incremental_snapshot_metadata")) {
+    constexpr std::string_view mw = "hotload request.incremental_snapshot_metadata";
+    expect_object(*m, mw);
+    reject_unknown(*m, {"previous_snapshot_identity", "compression_format", "checksum_format"}, mw);
+    IncrementalSnapshotMetadata meta;
+    meta.previous_snapshot_identity = req_string(*m, "previous_snapshot_identity", mw);
+    meta.compression_format = req_string(*m, "compression_format", mw);
+    meta.checksum_format = req_string(*m, "checksum_format", mw);
+    r.incremental_snapshot_metadata = std::move(meta);
+  }
+  return r;
+}
+
+std::string encode(const HotloadStatus& status) {
+  json replicas = json::array();
+  for (const auto& r : status.replicas) {
+    json adapters = json::array();
+    for (const auto& a : r.loaded_adapters) {
+      adapters.push_back({{"identity", a.identity}, {"status", a.status}});
+    }
+    replicas.push_back({{"identity", r.identity},
+                        {"current_snapshot_identity", r.current_snapshot_identity},
+                        {"readiness", r.readiness},
+                        {"loading_state",
+                         {{"stage", r.loading_state.stage},
+                          {"target_snapshot_identity", r.loading_state.target_snapshot_identity}}},
+                        {"loaded_adapters", adapters}});
+  }
+  return json{{"replicas", replicas}}.dump();
+}
+
+HotloadStatus decode_hotload_status(std::string_view body) {
+  constexpr std::string_view where = "hotload status";
+  json o = parse_object(body, where);
+  const json* list = find(o, "replicas");
+  if (!list) throw WireError("hotload status.replicas: required list is missing");
+  if (!list->is_array()) {
+    throw WireError("hotload status.replicas: expected a list, got " + type_of(*list));
+  }
+  HotloadStatus status;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string rw = "hotload status.replicas[" + std::to_string(i) + "]";
+    const json& item = (*list)[i];
+    expect_object(item, rw);
+    ReplicaStatus r;
+    r.identity = opt_string(item, "identity", rw).value_or("");
+    r.current_snapshot_identity = opt_string(item, "current_snapshot_identity", rw).value_or("");
+    r.readiness = opt_bool(item, "readiness", rw).value_or(false);
+    if (const json* ls = find(item, "loading_state")) {
+      const std::string lw = rw + ".loading_state";
+      expect_object(*ls, lw);
+      r.loading_state.stage = opt_string(*ls, "stage", lw).value_or("");
+      r.loading_state.target_snapshot_identity =
+          opt_string(*ls, "target_snapshot_identity", lw).value_or("");
+    }
+    if (const json* adapters = find(item, "loaded_adapters")) {
+      if (!adapters->is_array()) {
+        throw WireError(rw + ".loaded_adapters: expected a list, got " + type_of(*adapters));
+      }
+      for (std::size_t j = 0; j < adapters->size(); ++j) {
+        const std::string aw = rw + ".loaded_adapters[" + std::to_string(j) + "]";
+        expect_object((*adapters)[j], aw);
+        r.loaded_adapters.push_back({opt_string((*adapters)[j], "identity", aw).value_or(""),
+                                     opt_string((*adapters)[j], "status", aw).value_or("")});
+      }
+    }
+    status.replicas.push_back(std::move(r));
+  }
+  return status;
+}
+
+// ---- deployments --------------------------------------------------------------------------
+
+std::string encode(const DeploymentConfig& config) {
+  json o = {{"baseModel", config.base_model},
+            {"minReplicaCount", config.min_replica_count},
+            {"maxReplicaCount", config.max_replica_count},
+            {"enableHotLoad", config.enable_hot_load}};
+  put_opt(o, "hotLoadTrainerJob", config.hot_load_trainer_job);
+  put_opt(o, "hotLoadBucketType", config.hot_load_bucket_type);
+  put_opt(o, "hotLoadTransitionType", config.hot_load_transition_type);
+  return o.dump();
+}
+
+DeploymentConfig decode_deployment_config(std::string_view body) {
+  constexpr std::string_view where = "deployment";
+  json o = parse_object(body, where);
+  DeploymentConfig c;
+  c.base_model = req_string(o, "baseModel", where);
+  c.min_replica_count = opt_int(o, "minReplicaCount", where).value_or(1);
+  c.max_replica_count = opt_int(o, "maxReplicaCount", where).value_or(c.min_replica_count);
+  c.enable_hot_load = opt_bool(o, "enableHotLoad", where).value_or(false);
+  c.hot_load_trainer_job = opt_string(o, "hotLoadTrainerJob", where);
+  c.hot_load_bucket_type = opt_string(o, "hotLoadBucketType", where);
+  c.hot_load_transition_type = opt_string(o, "hotLoadTransitionType", where);
+  return c;
+}
+
+std::string encode(const Deployment& d) {
+  return json{{"name", d.name},
+              {"state", d.state},
+              {"baseModel", d.base_model},
+              {"minReplicaCount", d.min_replica_count},
+              {"maxReplicaCount", d.max_replica_count},
+              {"enableHotLoad", d.enable_hot_load},
+              {"hotLoadBucketUrl", d.hot_load_bucket_url},
+              {"hotLoadTrainerJob", d.hot_load_trainer_job},
+              {"hotLoadTransitionType", d.hot_load_transition_type}}
+      .dump();
+}
+
+Deployment decode_deployment(std::string_view body) {
+  constexpr std::string_view where = "deployment";
+  json o = parse_object(body, where);
+  Deployment d;
+  d.name = req_string(o, "name", where);
+  d.state = req_string(o, "state", where);
+  d.base_model = opt_string(o, "baseModel", where).value_or("");
+  d.min_replica_count = opt_int(o, "minReplicaCount", where).value_or(1);
+  d.max_replica_count = opt_int(o, "maxReplicaCount", where).value_or(d.min_replica_count);
+  d.enable_hot_load = opt_bool(o, "enableHotLoad", where).value_or(false);
+  d.hot_load_bucket_url = opt_string(o, "hotLoadBucketUrl", where).value_or("");
+  d.hot_load_trainer_job = opt_string(o, "hotLoadTrainerJob", where).value_or("");
+  d.hot_load_transition_type = opt_string(o, "hotLoadTransitionType", where).value_or("");
+  return d;
+}
+
+std::string encode(const DeploymentUpdate& u) {
+  json o = json::object();
+  put_opt(o, "hotLoadTrainerJob", u.hot_load_trainer_job);
+  put_opt(o, "hotLoadTransitionType", u.hot_load_transition_type);
+  put_opt(o, "minReplicaCount", u.min_replica_count);
+  put_opt(o, "maxReplicaCount", u.max_replica_count);
+  return o.dump();
+}
+
+std::string update_mask(const DeploymentUpdate& u) {
+  std::string mask;
+  auto add = [&](bool set, const char* name) {
+    if (!set) return;
+    if (!mask.empty()) mask += ',';
+    mask += name;
+  };
+  add(u.hot_load_trainer_job.has_value(), "hotLoadTrainerJob");
+  add(u.hot_load_transition_type.has_value(), "hotLoadTransitionType");
+  add(u.min_replica_count.has_value(), "minReplicaCount");
+  add(u.max_replica_count.has_value(), "maxReplicaCount");
+  return mask;
+}
+
+DeploymentUpdate decode_deployment_update(std::string_view body, std::string_view mask) {
+  constexpr std::string_view where = "deployment update";
+  json o = parse_object(body, where);
+  if (mask.empty()) throw WireError("updateMask: expected at least one field name, got none");
+  DeploymentUpdate u;
+  std::size_t start = 0;
+  while (start <= mask.size()) {
+    std::size_t end = mask.find(',', start);
+    if (end == std::string_view::npos) end = mask.size();
+    const std::string field(mask.substr(start, end - start));
+    auto need = [&](auto v) {
+      if (!v) throw WireError(field_path(where, field) + ": named in updateMask but missing");
+      return *v;
+    };
+    if (field == "hotLoadTrainerJob") {
+      u.hot_load_trainer_job = need(opt_string(o, field, where));
+    } else if (field == "hotLoadTransitionType") {
+      u.hot_load_transition_type = need(opt_string(o, field, where));
+    } else if (field == "minReplicaCount") {
+      u.min_replica_count = need(opt_int(o, field, where));
+    } else if (field == "maxReplicaCount") {
+      u.max_replica_count = need(opt_int(o, field, where));
+    } else {
+      throw WireError(
+          "updateMask: expected hotLoadTrainerJob, hotLoadTransitionType, "
+          "minReplicaCount or maxReplicaCount, got '" +
+          field + "'");
+    }
+    start = end + 1;
+  }
+  return u;
+}
+
+// ---- accounts -----------------------------------------------------------------------------
+
+std::string encode_account_list(const std::vector<std::string>& account_ids) {
+  json list = json::array();
+  for (const auto& id : account_ids) list.push_back({{"name", "accounts/" + id}});
+  return json{{"accounts", list}}.dump();
+}
+
+std::vector<std::string> decode_account_list(std::string_view body) {
+  constexpr std::string_view where = "account list";
+  json o = parse_object(body, where);
+  const json* list = find(o, "accounts");
+  if (!list) return {};  // the API omits an empty repeated field
+  if (!list->is_array()) {
+    throw WireError("account list.accounts: expected a list, got " + type_of(*list));
+  }
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string aw = "account list.accounts[" + std::to_string(i) + "]";
+    expect_object((*list)[i], aw);
+    std::string name = req_string((*list)[i], "name", aw);
+    constexpr std::string_view prefix = "accounts/";
+    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) {
+      throw WireError(aw + ".name: expected 'accounts/<id>', got '" + name + "'");
+    }
+    ids.push_back(name.substr(prefix.size()));
+  }
+  return ids;
+}
+
+// ---- completions --------------------------------------------------------------------------
+
+std::string encode(const CompletionRequest& r) {
+  return json{{"model", r.model},
+              {"prompt", r.prompt},
+              {"max_tokens", r.max_tokens},
+              {"temperature", r.temperature}}
+      .dump();
+}
+
+CompletionRequest decode_completion_request(std::string_view body) {
+  constexpr std::string_view where = "completion request";
+  json o = parse_object(body, where);
+  CompletionRequest r;
+  r.model = req_string(o, "model", where);
+  const json* prompt = find(o, "prompt");
+  if (!prompt) throw WireError("completion request.prompt: required list is missing");
+  if (!prompt->is_array()) {
+    throw WireError("completion request.prompt: expected a list of token ids, got " +
+                    type_of(*prompt));
+  }
+  for (const auto& t : *prompt) {
+    if (!t.is_number_integer()) {
+      throw WireError("completion request.prompt: expected integer token ids, got " + type_of(t));
+    }
+    r.prompt.push_back(t.get<int>());
+  }
+  r.max_tokens = opt_int(o, "max_tokens", where).value_or(16);
+  r.temperature = req_number(o, "temperature", where, 1.0);
+  return r;
+}
+
+// ---- errors -------------------------------------------------------------------------------
+
+std::string encode_error(int status, std::string_view message) {
+  return json{{"error", {{"code", status}, {"message", std::string(message)}}}}.dump();
+}
+
+std::string error_message(std::string_view body) {
+  json v = json::parse(body, nullptr, false);
+  if (v.is_object()) {
+    if (const json* e = find(v, "error")) {
+      if (e->is_object()) {
+        if (const json* m = find(*e, "message"); m && m->is_string()) return m->get<std::string>();
+      }
+      if (e->is_string()) return e->get<std::string>();
+    }
+    if (const json* m = find(v, "message"); m && m->is_string()) return m->get<std::string>();
+    if (const json* d = find(v, "detail"); d && d->is_string()) return d->get<std::string>();
+  }
+  return excerpt(body);
+}
+
+}  // namespace weightsync
