@@ -1,0 +1,135 @@
+// Unit tests of the small foundations: ManualClock, the log sink and level, and ApiError.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weightsync/clock.h"
+#include "weightsync/errors.h"
+#include "weightsync/log.h"
+
+namespace weightsync {
+namespace {
+
+TEST(ManualClock, StartsAtTheGivenInstantAndMovesOnlyWhenAdvanced) {
+  ManualClock clock(seconds(5));
+  EXPECT_EQ(clock.now(), seconds(5));
+  EXPECT_EQ(clock.now(), seconds(5));
+  clock.advance(seconds(1.5));
+  EXPECT_EQ(clock.now(), seconds(6.5));
+}
+
+TEST(ManualClock, SleepForAdvancesInstantlyAndIgnoresNonPositiveDurations) {
+  ManualClock clock;
+  clock.sleep_for(seconds(600));
+  EXPECT_EQ(clock.now(), seconds(600));
+  clock.sleep_for(Duration::zero());
+  clock.sleep_for(seconds(-3));
+  EXPECT_EQ(clock.now(), seconds(600));
+}
+
+TEST(Clock, SecondsConversionIsExactInNanoseconds) {
+  EXPECT_EQ(seconds(0.5).count(), 500'000'000);
+  EXPECT_DOUBLE_EQ(to_seconds(seconds(2.25)), 2.25);
+}
+
+TEST(SystemClock, NowIsMonotonicAndSleepWaitsAtLeastTheDuration) {
+  Clock& clock = system_clock();
+  const Duration before = clock.now();
+  clock.sleep_for(std::chrono::milliseconds(2));
+  const Duration after = clock.now();
+  EXPECT_GE(after - before, std::chrono::milliseconds(2));
+  EXPECT_EQ(&system_clock(), &clock);
+}
+
+// Captures what reaches the sink and restores the default sink and level afterwards.
+class LogCapture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_level_ = log_level();
+    set_log_sink([this](LogLevel level, std::string_view message) {
+      seen_.emplace_back(level, std::string(message));
+    });
+  }
+  void TearDown() override {
+    set_log_sink({});
+    set_log_level(saved_level_);
+  }
+  std::vector<std::pair<LogLevel, std::string>> seen_;
+  LogLevel saved_level_ = LogLevel::warning;
+};
+
+TEST_F(LogCapture, SinkReceivesLevelAndMessage) {
+  set_log_level(LogLevel::debug);
+  log(LogLevel::error, "bucket unreachable");
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].first, LogLevel::error);
+  EXPECT_NE(seen_[0].second.find("bucket unreachable"), std::string::npos);
+}
+
+TEST_F(LogCapture, MessagesBelowTheLevelAreDropped) {
+  set_log_level(LogLevel::warning);
+  log(LogLevel::debug, "debug line");
+  log(LogLevel::info, "info line");
+  log(LogLevel::warning, "warning line");
+  log(LogLevel::error, "error line");
+  ASSERT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(seen_[0].first, LogLevel::warning);
+  EXPECT_EQ(seen_[1].first, LogLevel::error);
+  EXPECT_EQ(log_level(), LogLevel::warning);
+}
+
+TEST_F(LogCapture, LoweringTheLevelLetsInfoThrough) {
+  set_log_level(LogLevel::info);
+  log(LogLevel::debug, "debug line");
+  log(LogLevel::info, "info line");
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].first, LogLevel::info);
+}
+
+TEST(Log, DefaultLevelIsWarningAndEmptySinkRestoresStderr) {
+  EXPECT_EQ(log_level(), LogLevel::warning);
+  set_log_sink({});
+  ::testing::internal::CaptureStderr();
+  log(LogLevel::error, "to stderr");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("to stderr"), std::string::npos);
+}
+
+TEST(Log, LevelNamesAreReadable) {
+  EXPECT_EQ(to_string(LogLevel::debug), "debug");
+  EXPECT_EQ(to_string(LogLevel::info), "info");
+  EXPECT_EQ(to_string(LogLevel::warning), "warning");
+  EXPECT_EQ(to_string(LogLevel::error), "error");
+}
+
+TEST(ApiError, KeepsStatusBodyAndMessage) {
+  const ApiError error(404, R"({"error":{"code":404}})", "deployment d1 not found");
+  EXPECT_EQ(error.status(), 404);
+  EXPECT_EQ(error.body(), R"({"error":{"code":404}})");
+  EXPECT_NE(std::string(error.what()).find("deployment d1 not found"), std::string::npos);
+}
+
+TEST(ApiError, RetryableExactlyForRetryableStatuses) {
+  for (int status : {408, 429, 500, 502, 503, 504}) {
+    EXPECT_TRUE(ApiError(status, "", "x").retryable()) << status;
+  }
+  for (int status : {0, 200, 400, 401, 403, 404, 409, 425, 501}) {
+    EXPECT_FALSE(ApiError(status, "", "x").retryable()) << status;
+  }
+}
+
+TEST(Errors, TaxonomyLetsCallersCatchByIntent) {
+  // A Timeout is a HotloadFailed (the chain is reset either way); everything is an Error.
+  EXPECT_THROW(throw Timeout("t"), HotloadFailed);
+  EXPECT_THROW(throw HotloadFailed("h"), Error);
+  EXPECT_THROW(throw WarmupFailed("w"), Error);
+  EXPECT_THROW(throw TransportError("c"), Error);
+  EXPECT_THROW(throw InvalidArgument("i"), Error);
+  EXPECT_THROW(throw SaveFailed("s"), Error);
+  EXPECT_THROW(throw ApiError(500, "", "a"), Error);
+}
+
+}  // namespace
+}  // namespace weightsync
