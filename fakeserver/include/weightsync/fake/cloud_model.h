@@ -1,0 +1,102 @@
+// The whole fake world behind the API: accounts and keys, trainers and their buckets,
+// deployments, the bucket store, the clock and the fault hooks. Its operations validate first
+// and throw HttpError (or InvalidArgument) before changing anything; the router maps the wire
+// onto them and FakeCloud serializes access.
+//
+// Thread-safety: none; FakeCloud holds the one lock around it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "weightsync/clock.h"
+#include "weightsync/fake/bucket_store.h"
+#include "weightsync/fake/fake_deployment.h"
+#include "weightsync/fake/fake_training_client.h"
+#include "weightsync/fake/fault_hooks.h"
+#include "weightsync/fake/random.h"
+
+namespace weightsync::fake {
+
+struct FakeCloudOptions {
+  std::uint64_t seed = 1;                // derives every trainer seed not given explicitly
+  DeploymentTiming timing;               // for new deployments
+  int replicas_per_deployment = 0;       // > 0 overrides minReplicaCount
+  std::size_t max_body_bytes = 1 << 20;  // larger request bodies get 413
+  std::optional<std::filesystem::path> state_dir;  // durable buckets when set
+  std::string bucket_prefix = "gs://fake-bucket";
+};
+
+struct TrainerEntry {
+  std::string account;
+  std::string id;
+  std::unique_ptr<FakeTrainingClient> client;
+};
+
+// "accounts/{a}/rlorTrainerJobs/{id}"
+std::string trainer_job_name(std::string_view account, std::string_view trainer_id);
+
+class CloudModel {
+ public:
+  CloudModel(Clock& clock, FakeCloudOptions options);
+
+  Clock& clock() { return clock_; }
+  Duration now() const { return clock_.now(); }
+  const FakeCloudOptions& options() const { return options_; }
+  BucketStore& store() { return store_; }
+  FaultHooks& hooks() { return hooks_; }
+
+  // ---- accounts ----
+  // Throws InvalidArgument for an empty or malformed id or key, or a key already in use.
+  void create_account(const std::string& account, const std::string& api_key);
+  // The account of an API key, or nothing.
+  std::optional<std::string> account_for_key(const std::string& api_key) const;
+
+  // ---- trainers ----
+  // `seed` 0 in the options is replaced by one drawn from the cloud's generator; no bucket URL
+  // means the trainer's own bucket "{prefix}/{account}/rlorTrainerJobs/{id}".
+  FakeTrainingClient& create_trainer(const std::string& account, const std::string& trainer_id,
+                                     TrainerOptions options, std::optional<std::string> bucket_url);
+  // A job visible to `caller`: 400 if the name is malformed, 404 if unknown or another
+  // account's.
+  TrainerEntry& trainer(const std::string& caller, const std::string& job_name);
+  FakeTrainingClient& trainer(const std::string& job_name);
+
+  // ---- deployments ----
+  FakeDeployment& create_deployment(const std::string& caller, const std::string& account,
+                                    const std::string& id, const DeploymentConfig& config);
+  // Advanced to now. 404 if unknown or another account's.
+  FakeDeployment& deployment(const std::string& caller, const std::string& account,
+                             const std::string& id);
+  // From "accounts/{a}/deployments/{id}": 400 if malformed, else as above.
+  FakeDeployment& deployment_by_name(const std::string& caller, const std::string& name);
+  FakeDeployment& update_deployment(const std::string& caller, const std::string& account,
+                                    const std::string& id, const DeploymentUpdate& update);
+  // Returns the deployment as it was, with state DELETED.
+  Deployment delete_deployment(const std::string& caller, const std::string& account,
+                               const std::string& id);
+  std::map<std::string, std::unique_ptr<FakeDeployment>>& deployments() { return deployments_; }
+
+ private:
+  void check_visible(const std::string& caller, const std::string& account,
+                     const std::string& what) const;
+  static void check_transition_type(const std::optional<std::string>& type);
+  static void check_replica_counts(int min_count, int max_count);
+
+  Clock& clock_;
+  FakeCloudOptions options_;
+  Random random_;
+  BucketStore store_;
+  FaultHooks hooks_;
+  std::map<std::string, std::string> account_by_key_;
+  std::set<std::string> accounts_;
+  std::map<std::string, TrainerEntry> trainers_;                        // by job name
+  std::map<std::string, std::unique_ptr<FakeDeployment>> deployments_;  // by deployment name
+};
+
+}  // namespace weightsync::fake

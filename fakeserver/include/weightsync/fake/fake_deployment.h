@@ -1,0 +1,86 @@
+// A fake deployment: its configuration and lifecycle state (CREATING -> READY as a function of
+// the clock), the bucket it reads, its replicas, and the operations the API performs on them
+// (hotload, re-attach, ledger reset, completions). Errors are thrown as HttpError before
+// anything changes.
+//
+// Thread-safety: none (guarded by FakeCloud's lock).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "weightsync/fake/bucket_store.h"
+#include "weightsync/fake/fault_hooks.h"
+#include "weightsync/fake/replica.h"
+#include "weightsync/wire.h"
+
+namespace weightsync::fake {
+
+inline constexpr std::string_view kTransitionAsync = "ASYNC";
+inline constexpr std::string_view kTransitionSync = "SYNC";
+
+// Which replica answered a completion and how much of its prompt was cached.
+struct CompletionServed {
+  int replica = 0;
+  std::string served_identity;
+  std::uint32_t served_checksum = 0;
+  std::size_t cached_tokens = 0;
+};
+
+class FakeDeployment {
+ public:
+  // `replica_count` > 0 fixes the number of replicas; 0 follows minReplicaCount (at least 1).
+  FakeDeployment(std::string account, std::string id, DeploymentConfig config,
+                 std::string bucket_url, DeploymentTiming timing, int replica_count, Duration now);
+
+  const std::string& account() const { return account_; }
+  const std::string& id() const { return id_; }
+  const std::string& name() const { return name_; }
+  const DeploymentConfig& config() const { return config_; }
+  const std::string& bucket_url() const { return bucket_url_; }
+  std::string trainer_job() const { return config_.hot_load_trainer_job.value_or(""); }
+  std::string transition_type() const;
+  std::string state(Duration now) const;
+  bool is_ready(Duration now) const { return now >= ready_at_; }
+  Deployment wire(Duration now) const;
+  DeploymentTiming& timing() { return timing_; }
+
+  // Applies every replica's load whose time has come.
+  void advance(Duration now, const FaultHooks& hooks);
+  // Replicas whose hotload manager is up; none listed until at least one is.
+  HotloadStatus hotload_status(Duration now) const;
+  // Starts loading `request.identity` on every replica not already loading or serving it.
+  // 503 while the deployment or a replica's hotload manager is not ready.
+  void hotload(const HotloadRequest& request, Duration now, BucketStore& store,
+               const FaultHooks& hooks);
+  // Points at another trainer job's bucket and restarts every replica (no-op if unchanged).
+  void reattach(const std::string& trainer_job, const std::string& bucket_url, Duration now);
+  void set_transition_type(const std::string& type) { config_.hot_load_transition_type = type; }
+  void set_replica_counts(std::optional<int> min_count, std::optional<int> max_count, Duration now);
+  void reset_ledger();
+  // Serves a completion on a ready replica: 503 if none is (or the deployment is not READY),
+  // 425 under SYNC while any replica loads.
+  CompletionServed complete(const CompletionRequest& request, Duration now,
+                            const FaultHooks& hooks);
+  void restart_replica(int index, Duration now);
+
+  std::vector<Replica>& replicas() { return replicas_; }
+  const std::vector<Replica>& replicas() const { return replicas_; }
+
+ private:
+  void resize_replicas(Duration now);
+
+  std::string account_;
+  std::string id_;
+  std::string name_;
+  DeploymentConfig config_;
+  std::string bucket_url_;
+  DeploymentTiming timing_;
+  int fixed_replica_count_;
+  Duration ready_at_;
+  std::vector<Replica> replicas_;
+  int next_replica_ = 0;  // round robin for completions
+  int replica_serial_ = 0;
+};
+
+}  // namespace weightsync::fake

@@ -1,0 +1,43 @@
+// FakeServer: a FakeCloud's API served over HTTP on loopback by cpp-httplib, for tests that
+// exercise the real HttpTransport. start() returns only once the server accepts connections;
+// stop() is prompt and safe at any time (and the destructor calls it).
+//
+// Thread-safety: start/stop from one thread; requests are handled on the server's threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "weightsync/fake/fake_cloud.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace weightsync::fake {
+
+class FakeServer {
+ public:
+  explicit FakeServer(FakeCloud& cloud);
+  ~FakeServer();
+  FakeServer(const FakeServer&) = delete;
+  FakeServer& operator=(const FakeServer&) = delete;
+
+  // Binds `host`:`port` (0: an ephemeral port) and serves. Throws std::runtime_error if it
+  // cannot bind or is already started.
+  void start(const std::string& host = "127.0.0.1", int port = 0);
+  void stop();
+  int port() const { return port_; }
+  // "http://host:port"
+  std::string base_url() const;
+
+ private:
+  FakeCloud& cloud_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::string host_;
+  int port_ = 0;
+};
+
+}  // namespace weightsync::fake

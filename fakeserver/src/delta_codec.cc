@@ -1,0 +1,229 @@
+// XOR deltas, zstd or sparse runs, with an Adler-32 of the result; every read bounds-checked.
+#include "weightsync/fake/delta_codec.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace weightsync::fake {
+namespace {
+
+constexpr std::uint8_t kMagic[4] = {'W', 'S', 'D', '1'};
+// Zero gaps shorter than this cost less inside a run than a new run's header does.
+constexpr std::size_t kMergeGap = 3;
+constexpr int kZstdLevel = 1;
+
+void put_u32(Bytes& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void put_u64(Bytes& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void put_varint(Bytes& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<std::uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+std::uint64_t get_le(std::span<const std::uint8_t> in, std::size_t at, int width) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < width; ++i)
+    v |= std::uint64_t{in[at + static_cast<std::size_t>(i)]} << (8 * i);
+  return v;
+}
+
+// Reads a varint at `pos`, advancing it; throws on truncation or more than 64 bits.
+std::uint64_t get_varint(std::span<const std::uint8_t> in, std::size_t& pos) {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos >= in.size()) throw DeltaError("delta is truncated inside a sparse run header");
+    const std::uint8_t byte = in[pos++];
+    if (shift == 63 && byte > 1) throw DeltaError("delta is corrupt: varint exceeds 64 bits");
+    v |= std::uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80) == 0) return v;
+  }
+  throw DeltaError("delta is corrupt: varint longer than 10 bytes");
+}
+
+void write_header(Bytes& out, DeltaFormat format, std::uint64_t length, std::uint32_t checksum) {
+  out.insert(out.end(), std::begin(kMagic), std::end(kMagic));
+  out.push_back(static_cast<std::uint8_t>(format));
+  put_u64(out, length);
+  put_u32(out, checksum);
+}
+
+Bytes xor_of(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  Bytes x(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) x[i] = static_cast<std::uint8_t>(a[i] ^ b[i]);
+  return x;
+}
+
+void encode_zstd(Bytes& out, std::span<const std::uint8_t> parent,
+                 std::span<const std::uint8_t> next) {
+  const Bytes x = xor_of(parent, next);
+  const std::size_t header = out.size();
+  out.resize(header + ZSTD_compressBound(x.size()));
+  const std::size_t n =
+      ZSTD_compress(out.data() + header, out.size() - header, x.data(), x.size(), kZstdLevel);
+  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  out.resize(header + n);
+}
+
+void encode_sparse(Bytes& out, std::span<const std::uint8_t> parent,
+                   std::span<const std::uint8_t> next) {
+  const std::size_t n = parent.size();
+  std::size_t cursor = 0;  // end of the previous run
+  std::size_t i = 0;
+  while (i < n) {
+    // Skip equal 8-byte words at once: most of the buffer is unchanged.
+    if (i + 8 <= n && std::memcmp(parent.data() + i, next.data() + i, 8) == 0) {
+      i += 8;
+      continue;
+    }
+    if (parent[i] == next[i]) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    std::size_t end = i + 1;  // one past the last non-zero XOR byte of this run
+    for (std::size_t j = end; j < n && j - end < kMergeGap; ++j) {
+      if (parent[j] != next[j]) end = j + 1;
+    }
+    put_varint(out, start - cursor);
+    put_varint(out, end - start);
+    for (std::size_t j = start; j < end; ++j) {
+      out.push_back(static_cast<std::uint8_t>(parent[j] ^ next[j]));
+    }
+    cursor = end;
+    i = end;
+  }
+}
+
+void check_sizes(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> next) {
+  if (parent.size() != next.size()) {
+    throw std::invalid_argument(
+        "encode_delta: expected parent and new weights of equal size, got " +
+        std::to_string(parent.size()) + " and " + std::to_string(next.size()) + " bytes");
+  }
+}
+
+void apply_zstd(Bytes& out, std::span<const std::uint8_t> payload) {
+  const unsigned long long declared = ZSTD_getFrameContentSize(payload.data(), payload.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN) {
+    throw DeltaError("delta is corrupt: zstd frame header unreadable");
+  }
+  if (declared != out.size()) {
+    throw DeltaError("delta is corrupt: zstd frame holds " + std::to_string(declared) +
+                     " bytes, expected " + std::to_string(out.size()));
+  }
+  Bytes x(out.size());
+  const std::size_t n = ZSTD_decompress(x.data(), x.size(), payload.data(), payload.size());
+  if (ZSTD_isError(n)) {
+    throw DeltaError(std::string("delta is corrupt or truncated: zstd says ") +
+                     ZSTD_getErrorName(n));
+  }
+  if (n != out.size()) throw DeltaError("delta is truncated: zstd frame ended early");
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] ^= x[i];
+}
+
+void apply_sparse(Bytes& out, std::span<const std::uint8_t> payload) {
+  std::size_t pos = 0;
+  std::uint64_t cursor = 0;
+  while (pos < payload.size()) {
+    const std::uint64_t gap = get_varint(payload, pos);
+    const std::uint64_t length = get_varint(payload, pos);
+    if (length == 0) throw DeltaError("delta is corrupt: empty sparse run");
+    if (gap > out.size() - cursor || length > out.size() - cursor - gap) {
+      throw DeltaError("delta is corrupt: sparse run ends past the weights' " +
+                       std::to_string(out.size()) + " bytes");
+    }
+    if (length > payload.size() - pos) throw DeltaError("delta is truncated inside a sparse run");
+    const std::size_t start = static_cast<std::size_t>(cursor + gap);
+    for (std::size_t j = 0; j < length; ++j) out[start + j] ^= payload[pos + j];
+    pos += static_cast<std::size_t>(length);
+    cursor = start + length;
+  }
+}
+
+}  // namespace
+
+std::uint32_t adler32(std::span<const std::uint8_t> data) {
+  uLong a = ::adler32(0L, Z_NULL, 0);
+  std::size_t done = 0;
+  // zlib takes uInt lengths; feed large buffers in chunks.
+  while (done < data.size()) {
+    const std::size_t chunk = std::min<std::size_t>(data.size() - done, 1u << 30);
+    a = ::adler32(a, data.data() + done, static_cast<uInt>(chunk));
+    done += chunk;
+  }
+  return static_cast<std::uint32_t>(a);
+}
+
+Bytes encode_delta(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> next,
+                   DeltaFormat format) {
+  check_sizes(parent, next);
+  Bytes out;
+  write_header(out, format, next.size(), adler32(next));
+  if (format == DeltaFormat::zstd_xor) {
+    encode_zstd(out, parent, next);
+  } else {
+    encode_sparse(out, parent, next);
+  }
+  return out;
+}
+
+Bytes encode_delta(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> next) {
+  // Sparse: 2-3x faster both ways than zstd for 12-23% more bytes, which wins end to end above
+  // ~2.3 MB/s of transfer bandwidth (measured, fakeserver/README.md).
+  return encode_delta(parent, next, DeltaFormat::sparse_xor);
+}
+
+DeltaHeader read_delta_header(std::span<const std::uint8_t> delta) {
+  if (delta.size() < kDeltaHeaderSize) {
+    throw DeltaError("delta is truncated: " + std::to_string(delta.size()) +
+                     " bytes, expected at least a " + std::to_string(kDeltaHeaderSize) +
+                     "-byte header");
+  }
+  if (!std::equal(std::begin(kMagic), std::end(kMagic), delta.begin())) {
+    throw DeltaError("not a delta: expected magic \"WSD1\"");
+  }
+  DeltaHeader header;
+  const std::uint8_t format = delta[4];
+  if (format != static_cast<std::uint8_t>(DeltaFormat::zstd_xor) &&
+      format != static_cast<std::uint8_t>(DeltaFormat::sparse_xor)) {
+    throw DeltaError("delta is corrupt: unknown format byte " + std::to_string(format) +
+                     ", expected 1 (zstd) or 2 (sparse)");
+  }
+  header.format = static_cast<DeltaFormat>(format);
+  header.full_length = get_le(delta, 5, 8);
+  header.checksum = static_cast<std::uint32_t>(get_le(delta, 13, 4));
+  return header;
+}
+
+Bytes apply_delta(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> delta) {
+  const DeltaHeader header = read_delta_header(delta);
+  if (header.full_length != parent.size()) {
+    throw DeltaError("delta is for weights of " + std::to_string(header.full_length) +
+                     " bytes, but the parent has " + std::to_string(parent.size()));
+  }
+  Bytes out(parent.begin(), parent.end());
+  const auto payload = delta.subspan(kDeltaHeaderSize);
+  if (header.format == DeltaFormat::zstd_xor) {
+    apply_zstd(out, payload);
+  } else {
+    apply_sparse(out, payload);
+  }
+  const std::uint32_t got = adler32(out);
+  if (got != header.checksum) {
+    throw DeltaError("delta applied to the wrong parent or corrupt: Adler-32 of the result is " +
+                     std::to_string(got) + ", expected " + std::to_string(header.checksum));
+  }
+  return out;
+}
+
+}  // namespace weightsync::fake

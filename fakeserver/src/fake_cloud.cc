@@ -1,0 +1,73 @@
+// The lock around the model; direct calls act as the deployment's own account.
+#include "weightsync/fake/fake_cloud.h"
+
+namespace weightsync::fake {
+
+FakeCloud::FakeCloud(Clock& clock, FakeCloudOptions options)
+    : model_(clock, std::move(options)), router_(model_) {}
+
+HttpResponse FakeCloud::handle(const HttpRequest& request) {
+  std::lock_guard lock(mutex_);
+  return router_.handle(request);
+}
+
+void FakeCloud::create_account(const std::string& account, const std::string& api_key) {
+  std::lock_guard lock(mutex_);
+  model_.create_account(account, api_key);
+}
+
+FakeTrainingClient& FakeCloud::create_trainer(const std::string& account,
+                                              const std::string& trainer_id, TrainerOptions options,
+                                              std::optional<std::string> bucket_url) {
+  std::lock_guard lock(mutex_);
+  return model_.create_trainer(account, trainer_id, options, std::move(bucket_url));
+}
+
+FakeTrainingClient& FakeCloud::trainer(const std::string& job_name) {
+  std::lock_guard lock(mutex_);
+  return model_.trainer(job_name);
+}
+
+Deployment FakeCloud::create_deployment(const std::string& account, const std::string& id,
+                                        const DeploymentConfig& config) {
+  std::lock_guard lock(mutex_);
+  return model_.create_deployment(account, account, id, config).wire(model_.now());
+}
+
+Deployment FakeCloud::deployment(const std::string& account, const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return model_.deployment(account, account, id).wire(model_.now());
+}
+
+std::vector<ReplicaView> FakeCloud::replicas(const std::string& account, const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const FakeDeployment& d = model_.deployment(account, account, id);
+  const Duration now = model_.now();
+  std::vector<ReplicaView> views;
+  for (const Replica& r : d.replicas()) {
+    views.push_back(ReplicaView{r.name(), r.served_identity(), r.served_checksum(),
+                                r.served_bytes(), r.stage(now), r.stage_target(), r.last_error(),
+                                r.readiness(now), r.manager_ready(now), r.chain_identity(),
+                                r.loaded_adapters(), r.prompt_cache().entries(),
+                                r.prompt_cache().hits(), r.restarts()});
+  }
+  return views;
+}
+
+void FakeCloud::restart_replica(const std::string& account, const std::string& id, int index) {
+  std::lock_guard lock(mutex_);
+  model_.deployment(account, account, id).restart_replica(index, model_.now());
+}
+
+void FakeCloud::set_deployment_timing(const std::string& account, const std::string& id,
+                                      const DeploymentTiming& timing) {
+  std::lock_guard lock(mutex_);
+  model_.deployment(account, account, id).timing() = timing;
+}
+
+void FakeCloud::set_fault_hooks(FaultHooks hooks) {
+  std::lock_guard lock(mutex_);
+  model_.hooks() = std::move(hooks);
+}
+
+}  // namespace weightsync::fake

@@ -1,0 +1,342 @@
+// Request parsing, authentication and dispatch; JSON shapes come from the library's wire.h.
+#include "weightsync/fake/router.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "weightsync/errors.h"
+#include "weightsync/fake/http_error.h"
+#include "weightsync/wire.h"
+
+namespace weightsync::fake {
+namespace {
+
+struct Target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+  std::string path;
+};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size()) {
+        throw HttpError(400, "malformed percent-escape in '" + std::string(text) + "'");
+      }
+      const int hi = hex_digit(text[i + 1]);
+      const int lo = hex_digit(text[i + 2]);
+      if (hi < 0 || lo < 0) {
+        throw HttpError(400, "malformed percent-escape in '" + std::string(text) + "'");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  return out;
+}
+
+Target parse_target(const std::string& raw) {
+  Target target;
+  const auto question = raw.find('?');
+  target.path = raw.substr(0, question);
+  if (question != std::string::npos) {
+    std::string_view query(raw);
+    query.remove_prefix(question + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto pair = query.substr(0, amp);
+      const auto eq = pair.find('=');
+      if (!pair.empty()) {
+        target.query[percent_decode(pair.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+      }
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  std::string_view path(target.path);
+  if (path.empty() || path.front() != '/') return target;
+  path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    target.segments.push_back(percent_decode(path.substr(0, slash)));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return target;
+}
+
+HttpResponse json_response(int status, std::string body) {
+  return HttpResponse{status, {{"Content-Type", "application/json"}}, std::move(body)};
+}
+
+HttpResponse error_response(int status, std::string_view message) {
+  return json_response(status, encode_error(status, message));
+}
+
+std::string required_header(const HttpRequest& request, std::string_view name,
+                            std::string_view expected) {
+  std::string value = header_value(request.headers, name);
+  if (value.empty()) {
+    throw HttpError(400,
+                    "missing header " + std::string(name) + ": expected " + std::string(expected));
+  }
+  return value;
+}
+
+std::string authenticate(const CloudModel& model, const HttpRequest& request) {
+  const std::string auth = header_value(request.headers, "Authorization");
+  const std::string prefix = "Bearer ";
+  if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
+    throw HttpError(401, "missing credentials: expected header 'Authorization: Bearer <api key>'");
+  }
+  const auto account = model.account_for_key(auth.substr(prefix.size()));
+  if (!account) throw HttpError(401, "unknown API key");
+  return *account;
+}
+
+class Handler {
+ public:
+  Handler(CloudModel& model, const HttpRequest& request, std::string caller, Target target)
+      : model_(model),
+        request_(request),
+        caller_(std::move(caller)),
+        target_(std::move(target)),
+        now_(model.now()) {}
+
+  HttpResponse route();
+
+ private:
+  using Method = HttpResponse (Handler::*)();
+  HttpResponse dispatch(const std::vector<std::pair<std::string, Method>>& methods);
+  const std::string& segment(std::size_t i) const { return target_.segments.at(i); }
+
+  HttpResponse list_accounts();
+  HttpResponse create_deployment();
+  HttpResponse get_deployment();
+  HttpResponse patch_deployment();
+  HttpResponse delete_deployment();
+  HttpResponse reset_ledger();
+  HttpResponse post_hotload();
+  HttpResponse get_hotload();
+  HttpResponse completion();
+  FakeDeployment& hotload_target();
+
+  CloudModel& model_;
+  const HttpRequest& request_;
+  std::string caller_;
+  Target target_;
+  Duration now_;
+};
+
+HttpResponse Handler::route() {
+  const auto& s = target_.segments;
+  const auto is = [&](std::size_t n,
+                      std::initializer_list<std::pair<std::size_t, const char*>> fixed) {
+    if (s.size() != n) return false;
+    for (const auto& [i, text] : fixed) {
+      if (s[i] != text) return false;
+    }
+    for (const auto& part : s) {
+      if (part.empty()) return false;
+    }
+    return true;
+  };
+  if (target_.path == kAccountsPath) return dispatch({{"GET", &Handler::list_accounts}});
+  if (is(4, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}})) {
+    return dispatch({{"POST", &Handler::create_deployment}});
+  }
+  if (is(5, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}})) {
+    return dispatch({{"GET", &Handler::get_deployment},
+                     {"PATCH", &Handler::patch_deployment},
+                     {"DELETE", &Handler::delete_deployment}});
+  }
+  if (is(6, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}, {5, "ledger"}})) {
+    return dispatch({{"DELETE", &Handler::reset_ledger}});
+  }
+  if (target_.path == kHotloadPath) {
+    return dispatch({{"POST", &Handler::post_hotload}, {"GET", &Handler::get_hotload}});
+  }
+  if (target_.path == kCompletionsPath) return dispatch({{"POST", &Handler::completion}});
+  throw HttpError(404, "no route for " + request_.method + " " + target_.path);
+}
+
+HttpResponse Handler::dispatch(const std::vector<std::pair<std::string, Method>>& methods) {
+  std::string allowed;
+  for (const auto& [method, handler] : methods) {
+    if (method == request_.method) return (this->*handler)();
+    allowed += (allowed.empty() ? "" : ", ") + method;
+  }
+  HttpResponse response = error_response(405, "method " + request_.method + " not allowed on " +
+                                                  target_.path + ": expected " + allowed);
+  response.headers.emplace_back("Allow", allowed);
+  return response;
+}
+
+HttpResponse Handler::list_accounts() {
+  const auto page_size = target_.query.find("pageSize");
+  if (page_size != target_.query.end()) {
+    const std::string& text = page_size->second;
+    if (text.empty() || text.size() > 6 ||
+        text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1) {
+      throw HttpError(400, "pageSize: expected a positive integer, got '" + text + "'");
+    }
+  }
+  return json_response(200, encode_account_list({caller_}));
+}
+
+HttpResponse Handler::create_deployment() {
+  const auto id = target_.query.find("deploymentId");
+  if (id == target_.query.end() || id->second.empty()) {
+    throw HttpError(400, "missing query parameter deploymentId: expected ?deploymentId=<id>");
+  }
+  const DeploymentConfig config = decode_deployment_config(request_.body);
+  FakeDeployment& d = model_.create_deployment(caller_, segment(2), id->second, config);
+  return json_response(200, encode(d.wire(now_)));
+}
+
+HttpResponse Handler::get_deployment() {
+  return json_response(200, encode(model_.deployment(caller_, segment(2), segment(4)).wire(now_)));
+}
+
+HttpResponse Handler::patch_deployment() {
+  const auto mask = target_.query.find("updateMask");
+  if (mask == target_.query.end()) {
+    throw HttpError(400,
+                    "missing query parameter updateMask: expected e.g. "
+                    "?updateMask=hotLoadTrainerJob");
+  }
+  // Resolve first so an unknown deployment is a 404 whatever the body says.
+  model_.deployment(caller_, segment(2), segment(4));
+  const DeploymentUpdate update = decode_deployment_update(request_.body, mask->second);
+  FakeDeployment& d = model_.update_deployment(caller_, segment(2), segment(4), update);
+  return json_response(200, encode(d.wire(now_)));
+}
+
+HttpResponse Handler::delete_deployment() {
+  return json_response(200, encode(model_.delete_deployment(caller_, segment(2), segment(4))));
+}
+
+HttpResponse Handler::reset_ledger() {
+  model_.deployment(caller_, segment(2), segment(4)).reset_ledger();
+  return json_response(200, "{}");
+}
+
+FakeDeployment& Handler::hotload_target() {
+  const std::string name =
+      required_header(request_, kDeploymentHeader, "accounts/{account}/deployments/{id}");
+  const std::string model = required_header(request_, kModelHeader, "the deployment's base model");
+  FakeDeployment& d = model_.deployment_by_name(caller_, name);
+  if (model != d.config().base_model) {
+    throw HttpError(400, "header " + std::string(kModelHeader) + ": expected '" +
+                             d.config().base_model + "' (the base model of " + name + "), got '" +
+                             model + "'");
+  }
+  if (!d.config().enable_hot_load) {
+    throw HttpError(400, "deployment " + name + " was created with enableHotLoad false");
+  }
+  return d;
+}
+
+HttpResponse Handler::post_hotload() {
+  FakeDeployment& d = hotload_target();
+  const HotloadRequest hotload = decode_hotload_request(request_.body);
+  if (hotload.identity.empty()) throw HttpError(400, "identity: expected a snapshot name, got ''");
+  if (hotload.identity.find('/') != std::string::npos) {
+    throw HttpError(
+        400, "identity: a snapshot identity must not contain '/', got '" + hotload.identity + "'");
+  }
+  if (const auto& meta = hotload.incremental_snapshot_metadata) {
+    if (meta->checksum_format != kChecksumFormat) {
+      throw HttpError(400, "incremental_snapshot_metadata.checksum_format: expected '" +
+                               std::string(kChecksumFormat) + "', got '" + meta->checksum_format +
+                               "'");
+    }
+    if (meta->compression_format != "arc_v2") {
+      throw HttpError(400,
+                      "incremental_snapshot_metadata.compression_format: expected 'arc_v2', got '" +
+                          meta->compression_format + "'");
+    }
+    if (meta->previous_snapshot_identity.find('/') != std::string::npos) {
+      throw HttpError(400,
+                      "incremental_snapshot_metadata.previous_snapshot_identity: must not contain "
+                      "'/', got '" +
+                          meta->previous_snapshot_identity + "'");
+    }
+  }
+  if (model_.hooks().on_hotload) {
+    if (auto rejected = model_.hooks().on_hotload(d.name(), hotload)) return std::move(*rejected);
+  }
+  d.hotload(hotload, now_, model_.store(), model_.hooks());
+  return json_response(200, "{}");
+}
+
+HttpResponse Handler::get_hotload() {
+  return json_response(200, encode(hotload_target().hotload_status(now_)));
+}
+
+HttpResponse Handler::completion() {
+  const CompletionRequest completion = decode_completion_request(request_.body);
+  if (completion.max_tokens < 0 || completion.max_tokens > 4096) {
+    throw HttpError(400,
+                    "max_tokens: expected 0..4096, got " + std::to_string(completion.max_tokens));
+  }
+  FakeDeployment& d = model_.deployment_by_name(caller_, completion.model);
+  const CompletionServed served = d.complete(completion, now_, model_.hooks());
+  std::string text;
+  for (int i = 0; i < completion.max_tokens; ++i) {
+    text += " t" + std::to_string((served.served_checksum + static_cast<unsigned>(i)) % 997);
+  }
+  const auto prompt_tokens = completion.prompt.size();
+  const nlohmann::json body = {
+      {"id", "cmpl-" + d.replicas()[static_cast<std::size_t>(served.replica)].name()},
+      {"object", "text_completion"},
+      {"model", completion.model},
+      {"choices", {{{"index", 0}, {"text", text}, {"finish_reason", "length"}}}},
+      {"usage",
+       {{"prompt_tokens", prompt_tokens},
+        {"completion_tokens", completion.max_tokens},
+        {"total_tokens", prompt_tokens + static_cast<std::size_t>(completion.max_tokens)},
+        {"prompt_tokens_details", {{"cached_tokens", served.cached_tokens}}}}}};
+  HttpResponse response = json_response(200, body.dump());
+  response.headers.emplace_back("x-served-snapshot", served.served_identity);
+  return response;
+}
+
+}  // namespace
+
+HttpResponse Router::handle(const HttpRequest& request) {
+  try {
+    const std::string caller = authenticate(model_, request);
+    if (request.body.size() > model_.options().max_body_bytes) {
+      throw HttpError(413, "request body of " + std::to_string(request.body.size()) +
+                               " bytes exceeds the limit of " +
+                               std::to_string(model_.options().max_body_bytes));
+    }
+    if (model_.hooks().on_request) {
+      if (auto injected = model_.hooks().on_request(request)) return std::move(*injected);
+    }
+    return Handler(model_, request, caller, parse_target(request.path)).route();
+  } catch (const HttpError& e) {
+    return error_response(e.status(), e.what());
+  } catch (const WireError& e) {
+    return error_response(400, e.what());
+  } catch (const InvalidArgument& e) {
+    return error_response(400, e.what());
+  } catch (const std::exception& e) {
+    return error_response(500, std::string("internal error in the fake server: ") + e.what());
+  }
+}
+
+}  // namespace weightsync::fake
