@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "log_recorder.h"
 #include "scripted_transport.h"
 #include "weightsync/clock.h"
 #include "weightsync/errors.h"
@@ -17,6 +18,7 @@ namespace weightsync {
 namespace {
 
 using nlohmann::json;
+using testing::LogRecorder;
 using testing::ScriptedTransport;
 
 constexpr const char* kDeploymentPath = "/v1/accounts/acme/deployments/d1";
@@ -55,6 +57,7 @@ DeploymentManagerOptions options(std::string account = "acme") {
 // Every test owns a scripted transport, a manual clock and a manager over them.
 class DeploymentManagerTest : public ::testing::Test {
  protected:
+  LogRecorder log_;
   ScriptedTransport transport_;
   ManualClock clock_;
   DeploymentManager mgr_{transport_, clock_, options()};
@@ -211,6 +214,7 @@ TEST_F(DeploymentManagerTest, ResetPromptCacheRejectedAsUnknownFieldIsResentOnce
   EXPECT_EQ(decode_hotload_request(transport_.request(1).body), without);
   EXPECT_EQ(header_value(transport_.request(1).headers, "fireworks-deployment"),
             "accounts/acme/deployments/d1");
+  EXPECT_TRUE(log_.contains(LogLevel::warning, "reset_prompt_cache"));
 }
 
 TEST_F(DeploymentManagerTest, ResetPromptCacheFallbackHappensAtMostOnce) {
@@ -560,6 +564,7 @@ TEST_F(DeploymentManagerTest, ReattachTrainerPatchesHotLoadTrainerJob) {
   transport_.expect("PATCH", std::string(kDeploymentPath) + "?updateMask=hotLoadTrainerJob", 200,
                     deployment_body("READY"));
   mgr_.reattach_trainer("d1", "accounts/acme/rlorTrainerJobs/t2");
+  EXPECT_TRUE(log_.contains(LogLevel::warning, "reset"));
   EXPECT_EQ(json::parse(transport_.request(0).body),
             json::parse(R"({"hotLoadTrainerJob":"accounts/acme/rlorTrainerJobs/t2"})"));
 }
