@@ -414,6 +414,20 @@ TEST_F(DeploymentManagerTest, TimeoutNamesExpectedServedStageAndReadiness) {
   EXPECT_EQ(transport_.requests().size(), 6u);  // at 0, 2, 4, 6, 8 and 10 s
 }
 
+TEST_F(DeploymentManagerTest, WaitNeverSleepsPastTheTimeout) {
+  transport_.expect_always("GET", kHotload, 200,
+                           status_body({replica("r0", "s0", false, "loading", "s1")}));
+  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(5)), Timeout);
+  EXPECT_EQ(clock_.now(), seconds(5));  // polls at 0, 2, 4 and 5 s
+}
+
+TEST_F(DeploymentManagerTest, TooEarlyDuringASyncTransitionIsWaitedOut) {
+  transport_.expect("GET", kHotload, 425, encode_error(425, "loading, try later"))
+      .expect("GET", kHotload, 200, status_body({replica("r0", "s1", true)}));
+  mgr_.wait_for_hotload("d1", "m", "s1", seconds(60));
+  EXPECT_EQ(transport_.requests().size(), 2u);
+}
+
 TEST_F(DeploymentManagerTest, HotloadAndWaitPostsThenPolls) {
   transport_.expect("POST", kHotload, 200, "{}")
       .expect("GET", kHotload, 200, status_body({replica("r0", "s1", true)}));
@@ -431,6 +445,22 @@ TEST_F(DeploymentManagerTest, HotloadReadyWaitsForTheManagerToReportReplicas) {
   const HotloadStatus status = mgr_.wait_for_hotload_ready("d1", "m", seconds(60), seconds(5));
   EXPECT_EQ(status.replicas.size(), 1u);
   EXPECT_EQ(clock_.now(), seconds(10));
+}
+
+TEST_F(DeploymentManagerTest, HotloadReadyWaitsOutServerAndConnectionErrors) {
+  transport_.expect("GET", kHotload, 503, "starting")
+      .expect_transport_error("GET", kHotload, "connection refused")
+      .expect("GET", kHotload, 200, status_body({replica("r0", "", true, "idle")}));
+  EXPECT_EQ(mgr_.wait_for_hotload_ready("d1", "m", seconds(60), seconds(5)).replicas.size(), 1u);
+}
+
+TEST_F(DeploymentManagerTest, HotloadReadyRaisesPermanentErrorsAtOnce) {
+  transport_.expect("GET", kHotload, 403, encode_error(403, "forbidden"));
+  EXPECT_EQ(api_error_of([&] {
+              mgr_.wait_for_hotload_ready("d1", "m", seconds(60), seconds(5));
+            }).status(),
+            403);
+  EXPECT_EQ(clock_.now(), Duration::zero());
 }
 
 TEST_F(DeploymentManagerTest, HotloadReadyTimesOut) {

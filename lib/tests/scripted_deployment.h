@@ -48,6 +48,10 @@ class ScriptedDeployment final : public Transport {
     return HttpResponse{404, {}, encode_error(404, "no route " + request.method + " " + path)};
   }
 
+  // Every replica serves `identity`, as if another client had hotloaded it earlier.
+  void serve(const std::string& identity) {
+    for (ReplicaStatus& r : replicas_) load(r, identity);
+  }
   // A replica restart: every replica is back on the base model, serving no snapshot.
   void restart_replicas() {
     for (ReplicaStatus& r : replicas_) {

@@ -318,6 +318,15 @@ TEST(WeightSyncerSaveAndHotload, SaveFailureThrowsSaveFailedAndKeepsTheChain) {
   w.expect_chain_sound();
 }
 
+TEST(WeightSyncerSaveAndHotload, ReusingANameInASessionWarns) {
+  World w;
+  WeightSyncer syncer(w.trainer, w.options(), w.clock);
+  syncer.save_and_hotload("step-1");
+  EXPECT_FALSE(w.log.contains(LogLevel::warning, "step-1-0123abcd"));
+  syncer.save_and_hotload("step-1");
+  EXPECT_TRUE(w.log.contains(LogLevel::warning, "step-1-0123abcd"));
+}
+
 TEST(WeightSyncerSaveAndHotload, ErrorStageThrowsHotloadFailedAndRecordsIt) {
   World w;
   w.deployment.outcomes = {HotloadOutcome::error_stage};
@@ -499,6 +508,19 @@ TEST(WeightSyncerDeploymentCheck, RunsBeforeTheFirstHotloadAndOnlyOnce) {
   EXPECT_EQ(w.deployment.count("GET", kHotload), 2u);  // the check, then one wait poll
   syncer.save_and_hotload("step-2");
   EXPECT_EQ(w.deployment.count("GET", kHotload), 3u);  // only the wait poll
+}
+
+TEST(WeightSyncerDeploymentCheck, DeploymentServingAnotherSessionsSnapshotGetsABaseFirst) {
+  World w;
+  w.deployment.serve("step-40-fedcba98");
+  WeightSyncerOptions o = w.options();
+  o.first_checkpoint_type = "delta";
+  WeightSyncer syncer(w.trainer, o, w.clock);
+  syncer.save_and_hotload("step-1");
+  EXPECT_EQ(w.trainer.saves.at(0).kind, kBase);
+  EXPECT_FALSE(w.deployment.hotloads().at(0).incremental_snapshot_metadata.has_value());
+  EXPECT_TRUE(w.log.contains(LogLevel::info, "step-40-fedcba98"));
+  w.expect_chain_sound();
 }
 
 TEST(WeightSyncerDeploymentCheck, WaitsForTheHotloadManagerBeforeTheFirstPost) {
