@@ -827,7 +827,15 @@ TEST(WeightSyncerHazard5, SecondReplicaErrorFailsTheHotload) {
   World w(2);
   w.deployment.outcomes = {HotloadOutcome::second_replica_error};
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
-  EXPECT_THROW(syncer.save_and_hotload("step-1"), HotloadFailed);
+  try {
+    syncer.save_and_hotload("step-1");
+    FAIL() << "expected HotloadFailed although replica 0 loaded";
+  } catch (const Timeout& e) {
+    FAIL() << "the error should fail at once, not after the timeout: " << e.what();
+  } catch (const HotloadFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("replica-1"), std::string::npos) << e.what();
+  }
+  EXPECT_DOUBLE_EQ(syncer.last_sync().timings.hotload_s, 0);  // no waiting at all
   EXPECT_EQ(syncer.chain().base_identity, "");
   syncer.save_and_hotload("step-2");
   EXPECT_EQ(w.trainer.saves.at(1).kind, kBase);
