@@ -18,7 +18,9 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWEIGHTSYNC_COVERAGE=O
 cmake --build "$build" -j "$jobs" --target weightsync_lib_tests
 # Counters from an earlier run would inflate this one.
 find "$build" -name '*.gcda' -delete
-ctest --test-dir "$build" -L lib --output-on-failure
+# A failing test still leaves counters worth reading; its status is this script's exit status.
+tests_status=0
+ctest --test-dir "$build" -L lib --output-on-failure || tests_status=$?
 
 gcovr_args=(--root . --object-directory "$build" --filter 'lib/src/'
   --exclude-throw-branches --exclude-unreachable-branches)
@@ -26,3 +28,4 @@ echo "== line coverage of lib/src"
 gcovr "${gcovr_args[@]}" --txt
 echo "== branch coverage of lib/src (throw and unreachable branches excluded)"
 gcovr "${gcovr_args[@]}" --txt --branches --print-summary
+exit "$tests_status"

@@ -567,10 +567,22 @@ TEST_F(DeploymentManagerTest, WaitForDeploymentReadyFailsOnFailedState) {
   EXPECT_NE(std::string(e.what()).find("FAILED"), std::string::npos) << e.what();
 }
 
-TEST_F(DeploymentManagerTest, WaitForDeploymentReadyTimesOut) {
+TEST_F(DeploymentManagerTest, WaitForDeploymentReadyTimesOutNamingTheState) {
+  transport_.expect_always("GET", kDeploymentPath, 200, deployment_body("CREATING"));
+  try {
+    mgr_.wait_for_deployment_ready("d1", seconds(10));
+    FAIL() << "expected Timeout";
+  } catch (const Timeout& e) {
+    EXPECT_NE(std::string(e.what()).find("CREATING"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(clock_.now(), seconds(10));
+}
+
+// As the hotload waits do: the caller's timeout bounds the wait, whatever the poll interval.
+TEST_F(DeploymentManagerTest, WaitForDeploymentReadyNeverSleepsPastTheTimeout) {
   transport_.expect_always("GET", kDeploymentPath, 200, deployment_body("CREATING"));
   EXPECT_THROW(mgr_.wait_for_deployment_ready("d1", seconds(12)), Timeout);
-  EXPECT_GE(clock_.now(), seconds(12));
+  EXPECT_EQ(clock_.now(), seconds(12));  // polls at 0, 5, 10 and 12 s, not 15
 }
 
 TEST_F(DeploymentManagerTest, UpdatePatchesWithTheUpdateMaskQuery) {

@@ -41,6 +41,7 @@ class LoopbackServer {
                      req.get_header_value("fireworks-model"), req.body};
         n = ++count_;
       }
+      if (req.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(600));
       if (req.path == "/busy-once" && n == 1) {
         res.status = 503;
         res.set_content("busy", "text/plain");
@@ -150,6 +151,12 @@ TEST(HttpTransport, ConnectionRefusedThrowsTransportError) {
   EXPECT_THROW(transport.exchange(HttpRequest{"GET", "/v1/accounts?pageSize=2", {}, ""}),
                TransportError);
   ::close(fd);
+}
+
+TEST(HttpTransport, ReadTimeoutThrowsTransportError) {
+  LoopbackServer server;
+  HttpTransport transport(HttpTransportOptions{server.base_url(), seconds(2), seconds(0.1)});
+  EXPECT_THROW(transport.exchange(HttpRequest{"GET", "/slow", {}, ""}), TransportError);
 }
 
 TEST(HttpTransport, RejectsABaseUrlWithoutHttpScheme) {
