@@ -27,9 +27,10 @@ auto decode_or_throw(const std::string& what, const HttpResponse& response, Deco
   }
 }
 
-// Statuses a polling loop waits out: the server is busy or not up yet, not refusing us.
+// Statuses a polling loop waits out: the server is busy or not up yet, not refusing us. A 404
+// is not among them: a wrong deployment id should stop the loop now, not at its timeout.
 bool transient(int status) {
-  return is_retryable_status(status) || status == 404 || status == 425;
+  return is_retryable_status(status) || status == 425;
 }
 
 std::string describe_replicas(const HotloadStatus& status) {
@@ -148,12 +149,13 @@ Deployment DeploymentManager::wait_for_deployment_ready(const std::string& deplo
                      "deployment '" + deployment_id + "': expected state READY, got " + d.state +
                          "; it will not become ready, create it again");
     }
-    if (clock_.now() - start >= timeout) {
+    const Duration waited = clock_.now() - start;
+    if (waited >= timeout) {
       throw Timeout("deployment '" + deployment_id + "': expected state READY within " +
                     std::to_string(to_seconds(timeout)) + " s, still " + d.state +
                     "; wait longer or check the deployment's events");
     }
-    clock_.sleep_for(options_.deployment_poll_interval);
+    clock_.sleep_for(std::min(options_.deployment_poll_interval, timeout - waited));
   }
 }
 

@@ -127,6 +127,12 @@ void WeightSyncer::save(SyncRecord& record, const std::string& name,
     throw SaveFailed("WeightSyncer: " + record.error);
   }
   record.timings.save_s = to_seconds(elapsed_since(start));
+  try {
+    check_snapshot_name(saved.snapshot_name, "the trainer's snapshot name");
+  } catch (const InvalidArgument& e) {
+    record.error = std::string("save of '") + name + "' returned an unusable name: " + e.what();
+    throw SaveFailed("WeightSyncer: " + record.error);
+  }
   record.snapshot_name = saved.snapshot_name;
   record.kind = kind;
   record.promotable = is_promotable(kind, options_.lora_rank);
@@ -199,6 +205,7 @@ void WeightSyncer::sync(SyncRecord& record) {
   const Duration warm_start = clock_.now();
   WarmupResult warm = mgr.warmup(deployment, options_.warmup_max_retries);
   record.timings.warmup_s = to_seconds(elapsed_since(warm_start));
+  record.warmup_ran = true;
   record.warmup_ok = warm.ok;
   record.warmup_attempts = warm.attempts;
   if (!warm.ok) {

@@ -391,6 +391,21 @@ TEST_F(DeploymentManagerTest, PermanentPollFailureIsRaisedAtOnce) {
   EXPECT_EQ(e.status(), 401);
 }
 
+TEST_F(DeploymentManagerTest, UnknownDeploymentDuringWaitFailsAtOnceNotAtTheTimeout) {
+  transport_.expect("GET", kHotload, 404, encode_error(404, "deployment d1 not found"));
+  const ApiError e = api_error_of([&] { mgr_.wait_for_hotload("d1", "m", "s1", seconds(600)); });
+  EXPECT_EQ(e.status(), 404);
+  EXPECT_EQ(clock_.now(), Duration::zero());
+}
+
+TEST_F(DeploymentManagerTest, UnknownDeploymentWhileWaitingForReadyFailsAtOnce) {
+  transport_.expect("GET", kHotload, 404, encode_error(404, "deployment d1 not found"));
+  const ApiError e =
+      api_error_of([&] { mgr_.wait_for_hotload_ready("d1", "m", seconds(300), seconds(5)); });
+  EXPECT_EQ(e.status(), 404);
+  EXPECT_EQ(clock_.now(), Duration::zero());
+}
+
 TEST_F(DeploymentManagerTest, MalformedStatusDuringWaitIsApiErrorNotAHang) {
   transport_.expect("GET", kHotload, 200, "[]");
   EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(60)), ApiError);
@@ -439,7 +454,7 @@ TEST_F(DeploymentManagerTest, HotloadAndWaitPostsThenPolls) {
 // ---- wait_for_hotload_ready ----
 
 TEST_F(DeploymentManagerTest, HotloadReadyWaitsForTheManagerToReportReplicas) {
-  transport_.expect("GET", kHotload, 404, encode_error(404, "hotload manager not started"))
+  transport_.expect("GET", kHotload, 503, encode_error(503, "hotload manager not started"))
       .expect("GET", kHotload, 200, status_body({}))
       .expect("GET", kHotload, 200, status_body({replica("r0", "", true, "idle")}));
   const HotloadStatus status = mgr_.wait_for_hotload_ready("d1", "m", seconds(60), seconds(5));

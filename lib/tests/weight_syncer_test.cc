@@ -318,6 +318,44 @@ TEST(WeightSyncerSaveAndHotload, SaveFailureThrowsSaveFailedAndKeepsTheChain) {
   w.expect_chain_sound();
 }
 
+// A trainer that answers with a name the deployment cannot use (invariant 6).
+class SlashNamingTrainer final : public TrainingClient {
+ public:
+  SamplerSave save_weights_for_sampler(const std::string& name, CheckpointKind) override {
+    return {"gs://bucket/x", "runs/" + name};
+  }
+  std::string save_state(const std::string& name) override { return name; }
+  std::string session_id() const override { return "0123abcd"; }
+};
+
+TEST(WeightSyncerSaveAndHotload, TrainerReturningANameWithSlashIsASaveFailureAndNothingIsSent) {
+  World w;
+  SlashNamingTrainer trainer;
+  WeightSyncer syncer(trainer, w.options(), w.clock);
+  try {
+    syncer.save_and_hotload("step-1");
+    FAIL() << "expected SaveFailed";
+  } catch (const SaveFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("runs/step-1"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(w.deployment.hotloads().empty());
+  EXPECT_EQ(syncer.chain(), ChainState{});
+}
+
+TEST(WeightSyncerSaveAndHotload, WarmupRanTellsSkippedFromFailed) {
+  World w;
+  WeightSyncerOptions o = w.options();
+  o.warmup_after_hotload = false;
+  WeightSyncer syncer(w.trainer, o, w.clock);
+  syncer.save_and_hotload("step-1");
+  EXPECT_TRUE(syncer.last_sync().synced);
+  EXPECT_FALSE(syncer.last_sync().warmup_ran);
+  WeightSyncer warming(w.trainer, w.options(), w.clock);
+  warming.save_and_hotload("step-2");
+  EXPECT_TRUE(warming.last_sync().warmup_ran);
+  EXPECT_TRUE(warming.last_sync().warmup_ok);
+}
+
 TEST(WeightSyncerSaveAndHotload, ReusingANameInASessionWarns) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);

@@ -51,6 +51,7 @@ struct SyncRecord {
   bool saved = false;
   bool synced = false;
   std::optional<IncrementalSnapshotMetadata> metadata;  // what the hotload carried
+  bool warmup_ran = false;  // false when warmup_after_hotload is off or the sync failed
   bool warmup_ok = false;
   int warmup_attempts = 0;
   std::string error;  // why it failed, empty on success
