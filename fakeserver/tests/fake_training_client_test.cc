@@ -131,10 +131,10 @@ TEST_F(TrainerTest, LoraSnapshotsAreSmallFullAdaptersAndAlwaysPromotable) {
   const auto a = t.save_weights_for_sampler("a", CheckpointKind::base);
   t.step();
   const auto b = t.save_weights_for_sampler("b", CheckpointKind::delta);
-  const SnapshotRecord* rb = t.find_snapshot(b.snapshot_name);
-  EXPECT_TRUE(rb->promotable);
-  EXPECT_TRUE(rb->lora);
-  EXPECT_TRUE(rb->parent.empty());
+  const SnapshotRecord rb = *t.find_snapshot(b.snapshot_name);  // copied: saves move records
+  EXPECT_TRUE(rb.promotable);
+  EXPECT_TRUE(rb.lora);
+  EXPECT_TRUE(rb.parent.empty());
   const auto object = store.get(url, b.snapshot_name);
   EXPECT_FALSE(object->delta_encoded);
   EXPECT_TRUE(object->lora);
@@ -145,7 +145,7 @@ TEST_F(TrainerTest, LoraSnapshotsAreSmallFullAdaptersAndAlwaysPromotable) {
   EXPECT_FALSE(merged_object->lora);
   EXPECT_EQ(*merged_object->bytes, t.merged_weights());
   EXPECT_TRUE(t.find_snapshot(merged.snapshot_name)->promotable);
-  EXPECT_NE(t.find_snapshot(a.snapshot_name)->checksum, rb->checksum);
+  EXPECT_NE(t.find_snapshot(a.snapshot_name)->checksum, rb.checksum);
 }
 
 TEST_F(TrainerTest, MergedBaseWithoutLoraIsInvalid) {

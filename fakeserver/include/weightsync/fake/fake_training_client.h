@@ -24,7 +24,9 @@ struct TrainerOptions {
   int lora_rank = 0;                          // > 0: LoRA; snapshots are adapters, always full
   // Adapter parameters per unit of rank; 0 means params / 256 (at least 1).
   std::size_t lora_params_per_rank = 0;
-  std::uint64_t seed = 1;
+  // Seeds the weights, the updates and the session ids. FakeCloud replaces 0 with a seed drawn
+  // from its own generator, so all of a run's randomness comes from the cloud's one seed.
+  std::uint64_t seed = 0;
 };
 
 // What one sampler save wrote (SPEC.md section 3).
@@ -76,11 +78,11 @@ class FakeTrainingClient final : public TrainingClient {
   Bytes merged_weights() const;
   // Every sampler save in order, overwritten names included.
   const std::vector<SnapshotRecord>& snapshots() const { return snapshots_; }
-  // The latest save under `name` (session-scoped), or null.
+  // The latest save under `name` (session-scoped), or null; valid until the next save.
   const SnapshotRecord* find_snapshot(const std::string& name) const;
   // The full reconstructed weights of that save, or null.
   std::shared_ptr<const Bytes> snapshot_weights(const std::string& name) const;
-  // True if some save of this trainer had exactly these bytes.
+  // True if some save of this trainer still held under its name has exactly these bytes.
   bool is_saved_weights(const Bytes& bytes) const;
 
  private:
