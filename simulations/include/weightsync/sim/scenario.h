@@ -1,0 +1,126 @@
+// Scenario: everything one simulated run needs, read from JSON (simulations/scenarios/*.json,
+// schema in simulations/README.md). Sizes and times describe the real model (up to 1T
+// parameters); the fake deployment holds only a small proxy of `proxy_params` parameters, so
+// the chain is verified by checksum without materialising the model.
+//
+// Parsing is strict: an unknown field, a wrong type or an out-of-range value is refused with a
+// ScenarioError naming the field and what was expected. Plain data; safe to copy between threads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "weightsync/clock.h"
+#include "weightsync/sim/distribution.h"
+
+namespace weightsync::sim {
+
+class ScenarioError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct ModelSpec {
+  double params = 8e9;
+  std::string dtype = "bf16";  // bf16, fp16, fp32, fp8
+  // Fraction of parameters whose stored bytes change in one optimizer step.
+  double changed_fraction_per_step = 0.01;
+  // Changed bytes per encoded delta byte (sparse index + value + entropy coding): delta bytes =
+  // base bytes * changed fraction since the parent / delta_compression.
+  double delta_compression = 1.0;
+  // Parameters of the proxy weights the fake trainer and deployment really hold.
+  std::uint64_t proxy_params = 65536;
+};
+
+struct TrainerSpec {
+  Distribution step_time_s = Distribution::constant(30);
+  int batch_size = 256;               // samples consumed per optimizer step
+  double save_fixed_s = 0.5;          // per sampler save, before the bytes move
+  double storage_write_gb_per_s = 2;  // snapshot bytes into the bucket
+};
+
+struct RolloutSpec {
+  Distribution generation_tokens = Distribution::constant(1000);
+  int concurrency = 256;  // requests in flight at most, over all replicas
+  double tokens_per_second_per_request = 50;
+};
+
+struct DeploymentSpec {
+  int replicas = 1;
+  std::string transition = "ASYNC";  // ASYNC: in-flight requests pause; SYNC: they drain
+  double load_gb_per_s = 2;          // bucket -> replica, per replica (in parallel)
+  double load_fixed_s = 1;           // per load, besides the bytes (prepare, swap)
+  double warmup_s = 0.2;             // the first completion after a load
+  bool reset_prompt_cache = true;
+  double cache_reset_s = 0.05;    // added to a load that resets the prompt cache
+  double poll_interval_s = 0.25;  // DeploymentManager's hotload status poll
+  double hotload_timeout_s = 600;
+};
+
+struct PolicySpec {
+  std::string name = "every_step";
+  int interval = 1;                    // sync every `interval` steps
+  int staleness_bound = 1;             // async: samples older than this are not used as is
+  std::string stale_samples = "drop";  // async: "drop" or "downweight"
+  double downweight_factor = 0.5;      // weight per step beyond the bound (downweight)
+};
+
+// Per-event probabilities of the faults the fake deployment can be made to show.
+struct FaultSpec {
+  double save_failure = 0;      // a sampler save throws (per save)
+  double hotload_rejected = 0;  // a hotload POST answers `hotload_reject_status` (per POST)
+  int hotload_reject_status = 503;
+  double load_error = 0;     // a replica's load ends in stage error (per replica load)
+  double load_stuck = 0;     // a replica's load never finishes (per replica load)
+  double slow_download = 0;  // a replica's load takes slow_download_factor times longer
+  double slow_download_factor = 4;
+  double replica_restart = 0;     // a replica restarts halfway through a load (per replica load)
+  double warmup_unavailable = 0;  // a warmup completion answers 503 (per attempt)
+  bool any() const {
+    return save_failure > 0 || hotload_rejected > 0 || load_error > 0 || load_stuck > 0 ||
+           slow_download > 0 || replica_restart > 0 || warmup_unavailable > 0;
+  }
+};
+
+struct Scenario {
+  std::string name = "unnamed";
+  std::string description;
+  // Where the numbers come from: kept verbatim (an array of objects or strings).
+  nlohmann::ordered_json sources = nlohmann::ordered_json::array();
+  // Free-text remarks (calibration caveats), kept verbatim.
+  nlohmann::ordered_json notes = nlohmann::ordered_json::array();
+  ModelSpec model;
+  TrainerSpec trainer;
+  RolloutSpec rollout;
+  DeploymentSpec deployment;
+  PolicySpec policy;
+  FaultSpec faults;
+  int steps = 100;
+  std::uint64_t seed = 1;
+
+  // Bytes per parameter of model.dtype.
+  double dtype_bytes() const;
+  // Simulated bytes of a full snapshot.
+  std::uint64_t base_bytes() const;
+  // Simulated bytes of a delta spanning `steps_since_parent` optimizer steps (changes of
+  // independent steps overlap: 1 - (1 - f)^n of the parameters differ).
+  std::uint64_t delta_bytes(std::int64_t steps_since_parent) const;
+  Duration save_time(std::uint64_t bytes) const;
+  // One replica's load of `bytes`, prompt-cache reset included when configured.
+  Duration load_time(std::uint64_t bytes) const;
+};
+
+// Reads and validates. Throws ScenarioError ("scenario field 'x.y': expected ..., got ...").
+Scenario parse_scenario(const nlohmann::ordered_json& json);
+Scenario parse_scenario_text(const std::string& text);
+// Throws ScenarioError for an unreadable file or bad JSON too, naming the path.
+Scenario load_scenario(const std::filesystem::path& path);
+// Re-checks a scenario built or changed in code (e.g. after command-line overrides).
+void validate(const Scenario& scenario);
+// Every field, normalised: parse_scenario(to_json(s)) == s.
+nlohmann::ordered_json to_json(const Scenario& scenario);
+
+}  // namespace weightsync::sim

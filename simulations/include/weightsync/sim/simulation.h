@@ -1,0 +1,33 @@
+// One simulated RL run: a fake trainer and fake deployment (weightsync::fake) holding real proxy
+// bytes, driven by the production WeightSyncer and DeploymentManager through the in-process
+// transport, on a VirtualClock; the rollout side is the Sampler; a SyncPolicy decides when to
+// sync. Sizes and durations follow the scenario's real model.
+//
+// Thread-safety: run_simulation builds its own world, so runs on different threads are
+// independent (the library's log sink is shared: install a thread-safe one).
+#pragma once
+
+#include <string>
+
+#include "weightsync/sim/metrics.h"
+#include "weightsync/sim/scenario.h"
+
+namespace weightsync::sim {
+
+// Command-line style overrides of a scenario (unset fields keep the scenario's values).
+struct ScenarioOverrides {
+  std::optional<std::string> policy;
+  std::optional<int> interval;
+  std::optional<int> staleness_bound;
+  std::optional<int> steps;
+  std::optional<std::uint64_t> seed;
+};
+
+// Applies the overrides and validates the result (throws ScenarioError naming the field).
+Scenario apply_overrides(Scenario scenario, const ScenarioOverrides& overrides);
+
+// Runs the scenario to its last step. Throws std::runtime_error, with the seed in the message,
+// if the simulated world stalls (no event can make progress) or the fake refuses its setup.
+RunResult run_simulation(const Scenario& scenario);
+
+}  // namespace weightsync::sim

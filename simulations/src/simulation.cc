@@ -1,0 +1,457 @@
+// One run: build the fake world on a virtual clock, put the production library in the loop,
+// and play the RL loop step by step under a sync policy.
+#include "weightsync/sim/simulation.h"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+#include "deployment_observer.h"
+#include "fault_dice.h"
+#include "snapshot_book.h"
+#include "timed_trainer.h"
+#include "weightsync/deployment_manager.h"
+#include "weightsync/errors.h"
+#include "weightsync/fake/fake_cloud.h"
+#include "weightsync/fake/in_process_transport.h"
+#include "weightsync/log.h"
+#include "weightsync/sim/sampler.h"
+#include "weightsync/sim/sync_policy.h"
+#include "weightsync/sim/virtual_clock.h"
+#include "weightsync/weight_syncer.h"
+
+namespace weightsync::sim {
+namespace {
+
+constexpr const char* kAccount = "sim";
+constexpr const char* kApiKey = "sim-api-key";
+constexpr const char* kTrainerId = "trainer";
+constexpr const char* kDeploymentId = "sim-deployment";
+
+// Independent streams from one seed, so that e.g. turning faults on does not change the
+// generation lengths.
+std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t stream) {
+  std::uint64_t state = seed ^ (stream * 0x9e3779b97f4a7c15ULL);
+  return fake::splitmix64(state);
+}
+enum Stream : std::uint64_t { kRollout = 1, kStepTime = 2, kFaults = 3, kFakeWorld = 4 };
+
+PolicySettings policy_settings(const PolicySpec& spec) {
+  PolicySettings s;
+  s.interval = spec.interval;
+  s.staleness_bound = spec.staleness_bound;
+  s.stale_samples =
+      spec.stale_samples == "downweight" ? StaleSamples::downweight : StaleSamples::drop;
+  s.downweight_factor = spec.downweight_factor;
+  return s;
+}
+
+std::string with_seed(const Scenario& s, const std::string& message) {
+  return "weightsync-sim: scenario '" + s.name + "' seed " + std::to_string(s.seed) + ": " +
+         message;
+}
+
+// The simulated world and the RL loop over it.
+class Run final : public SyncSession {
+ public:
+  explicit Run(const Scenario& scenario)
+      : scenario_(scenario),
+        faults_(stream_seed(scenario.seed, kFaults)),
+        step_random_(stream_seed(scenario.seed, kStepTime)),
+        cloud_(clock_, cloud_options(scenario)),
+        in_process_(cloud_),
+        observer_(in_process_, clock_, seconds(scenario.deployment.warmup_s), book_),
+        retrying_(observer_, clock_),
+        manager_(retrying_, clock_, manager_options(scenario)),
+        policy_(make_policy(scenario.policy.name, policy_settings(scenario.policy))) {
+    cloud_.create_account(kAccount, kApiKey);
+    fake::TrainerOptions trainer_options;
+    trainer_options.params = static_cast<std::size_t>(scenario.model.proxy_params);
+    trainer_options.changed_fraction = scenario.model.changed_fraction_per_step;
+    trainer_options.seed = stream_seed(scenario.seed, kFakeWorld);
+    fake_trainer_ = &cloud_.create_trainer(kAccount, kTrainerId, trainer_options);
+    trainer_ =
+        std::make_unique<TimedTrainingClient>(*fake_trainer_, clock_, scenario_, book_, faults_);
+
+    WeightSyncerOptions options;
+    options.deploy_mgr = &manager_;
+    options.deployment_id = kDeploymentId;
+    options.base_model = base_model();
+    options.hotload_timeout = scenario.deployment.hotload_timeout_s;
+    options.reset_prompt_cache = scenario.deployment.reset_prompt_cache;
+    syncer_ = std::make_unique<WeightSyncer>(*trainer_, options, clock_);
+  }
+
+  RunResult run();
+
+  bool save_and_hotload(int step) override;
+  std::optional<std::string> save_only(int step) override;
+  bool wait_for_hotload_ready() override;
+  bool hotload(const std::string& snapshot) override;
+
+ private:
+  static fake::FakeCloudOptions cloud_options(const Scenario& s) {
+    fake::FakeCloudOptions o;
+    o.seed = stream_seed(s.seed, kFakeWorld);
+    o.replicas_per_deployment = s.deployment.replicas;
+    // The load's duration is set per load from the simulated size (install_hooks); the stage
+    // boundaries only name what the replica reports while it waits.
+    o.timing.load_pending = Duration::zero();
+    o.timing.load_overhead = Duration::zero();
+    o.timing.bandwidth_bytes_per_s = 0;
+    return o;
+  }
+  static DeploymentManagerOptions manager_options(const Scenario& s) {
+    DeploymentManagerOptions o;
+    o.api_key = kApiKey;
+    o.account_id = kAccount;
+    o.hotload_poll_interval = seconds(s.deployment.poll_interval_s);
+    o.deployment_poll_interval = seconds(1);
+    return o;
+  }
+  std::string base_model() const { return "accounts/sim/models/" + scenario_.name; }
+  void plan_load(fake::LoadPlan& plan) const;
+  fake::FaultHooks load_model_hooks();
+  fake::FaultHooks run_hooks();
+  void setup();
+  void take_batch(int step);
+  void record_sync_call(Duration start, bool attempt_ends);
+  void verify_served(const std::string& snapshot);
+
+  const Scenario& scenario_;
+  VirtualClock clock_;
+  SnapshotBook book_;
+  FaultDice faults_;
+  fake::Random step_random_;
+  fake::FakeCloud cloud_;
+  fake::InProcessTransport in_process_;
+  DeploymentObserver observer_;
+  RetryingTransport retrying_;
+  DeploymentManager manager_;
+  std::unique_ptr<SyncPolicy> policy_;
+  fake::FakeTrainingClient* fake_trainer_ = nullptr;
+  std::unique_ptr<TimedTrainingClient> trainer_;
+  std::unique_ptr<WeightSyncer> syncer_;
+  std::unique_ptr<Sampler> sampler_;
+
+  RunResult result_;
+  StalenessRecorder staleness_;
+  double weight_sum_ = 0;
+  bool failing_ = false;      // the last sync attempt failed
+  Duration failing_since_{};  // start of the first failed attempt of the current run
+  Duration attempt_start_{};  // start of the attempt a split save_only opened
+  double recover_total_s_ = 0;
+};
+
+// The load model: a replica's load takes the simulated snapshot's time, whatever the size of
+// the proxy bytes it really applies.
+void Run::plan_load(fake::LoadPlan& plan) const {
+  if (const SnapshotEntry* entry = book_.find(plan.identity)) {
+    plan.duration = scenario_.load_time(entry->simulated_bytes);
+  }
+}
+
+fake::FaultHooks Run::load_model_hooks() {
+  fake::FaultHooks hooks;
+  hooks.on_load_start = [this](fake::LoadPlan& plan) { plan_load(plan); };
+  return hooks;
+}
+
+fake::FaultHooks Run::run_hooks() {
+  fake::FaultHooks hooks;
+  const FaultSpec& f = scenario_.faults;
+  hooks.on_load_start = [this, &f](fake::LoadPlan& plan) {
+    plan_load(plan);
+    if (faults_.roll("slow_download", f.slow_download)) {
+      plan.duration = Duration(static_cast<std::int64_t>(
+          std::llround(static_cast<double>(plan.duration.count()) * f.slow_download_factor)));
+    }
+    if (faults_.roll("load_error", f.load_error)) {
+      plan.fail_with = "injected fault: load of " + plan.identity + " failed";
+    } else if (faults_.roll("load_stuck", f.load_stuck)) {
+      plan.stuck = true;
+    } else if (faults_.roll("replica_restart", f.replica_restart)) {
+      const int replica = plan.replica;
+      clock_.schedule_after(plan.duration / 2, [this, replica] {
+        cloud_.restart_replica(kAccount, kDeploymentId, replica);
+      });
+    }
+  };
+  if (f.hotload_rejected > 0) {
+    hooks.on_hotload = [this, &f](const std::string&,
+                                  const HotloadRequest&) -> std::optional<HttpResponse> {
+      if (!faults_.roll("hotload_rejected", f.hotload_rejected)) return std::nullopt;
+      return HttpResponse{
+          f.hotload_reject_status,
+          {{"Content-Type", "application/json"}},
+          encode_error(f.hotload_reject_status, "injected fault: hotload rejected")};
+    };
+  }
+  if (f.warmup_unavailable > 0) {
+    hooks.on_completion = [this, &f](const std::string&) -> std::optional<int> {
+      if (faults_.roll("warmup_unavailable", f.warmup_unavailable)) return 503;
+      return std::nullopt;
+    };
+  }
+  return hooks;
+}
+
+// The deployment comes up and serves the trainer's initial weights (policy version 0), outside
+// the measured part of the run.
+void Run::setup() {
+  DeploymentConfig config;
+  config.base_model = base_model();
+  config.min_replica_count = scenario_.deployment.replicas;
+  config.max_replica_count = scenario_.deployment.replicas;
+  config.hot_load_trainer_job = fake_trainer_->job_name();
+  config.hot_load_transition_type = scenario_.deployment.transition;
+  manager_.create_or_get_deployment(kDeploymentId, config);
+  manager_.wait_for_deployment_ready(kDeploymentId, seconds(3600));
+  // The initial sync must not fail: faults are for the measured part.
+  cloud_.set_fault_hooks(load_model_hooks());
+  trainer_->set_version(0);
+  syncer_->save_and_hotload("step-0", "base");
+  cloud_.set_fault_hooks(run_hooks());
+  trainer_->reset_counters();
+}
+
+void Run::verify_served(const std::string& snapshot) {
+  const fake::SnapshotRecord* record = fake_trainer_->find_snapshot(snapshot);
+  for (const auto& replica : cloud_.replicas(kAccount, kDeploymentId)) {
+    if (record && replica.served_identity == snapshot &&
+        replica.served_checksum == record->checksum) {
+      continue;
+    }
+    ++result_.verification_failures;
+    log(LogLevel::error,
+        with_seed(scenario_, "replica " + replica.name + " serves '" + replica.served_identity +
+                                 "' (checksum " + std::to_string(replica.served_checksum) +
+                                 ") after a successful sync of '" + snapshot + "'"));
+    return;
+  }
+  ++result_.verified_syncs;
+}
+
+// Books one syncer call: its timings, and when it ends an attempt, success or failure.
+void Run::record_sync_call(Duration start, bool attempt_ends) {
+  const SyncRecord& last = syncer_->last_sync();
+  result_.save_seconds += last.timings.save_s;
+  result_.hotload_seconds += last.timings.hotload_s;
+  result_.warmup_seconds += last.timings.warmup_s;
+  // Whatever the observer saw, the replicas are no longer loading for this call.
+  if (sampler_ && sampler_->loading()) {
+    int version = sampler_->served_version();
+    bool first = true;
+    for (const auto& replica : cloud_.replicas(kAccount, kDeploymentId)) {
+      const int v = book_.version_of(replica.served_identity, version);
+      version = first ? v : std::min(version, v);
+      first = false;
+    }
+    sampler_->load_finished(version);
+  }
+  if (!attempt_ends && last.saved && last.error.empty()) return;
+  if (last.synced) {
+    ++result_.syncs;
+    if (syncer_->options().warmup_after_hotload && !last.warmup_ok) ++result_.warmup_failures;
+    verify_served(last.snapshot_name);
+    if (failing_) {
+      ++result_.recoveries;
+      const double took = to_seconds(clock_.now() - failing_since_);
+      recover_total_s_ += took;
+      result_.time_to_recover_max_s = std::max(result_.time_to_recover_max_s, took);
+      failing_ = false;
+    }
+    return;
+  }
+  ++result_.failed_syncs;
+  if (!failing_) {
+    failing_ = true;
+    failing_since_ = start;
+  }
+}
+
+bool Run::save_and_hotload(int step) {
+  const Duration start = clock_.now();
+  try {
+    syncer_->save_and_hotload("step-" + std::to_string(step));
+  } catch (const Error&) {
+    // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
+    // says which, and the library has already reset the chain where it had to.
+  }
+  record_sync_call(start, true);
+  return syncer_->last_sync().synced;
+}
+
+std::optional<std::string> Run::save_only(int step) {
+  attempt_start_ = clock_.now();
+  std::optional<std::string> name = syncer_->save_only("step-" + std::to_string(step));
+  record_sync_call(attempt_start_, !name.has_value());
+  return name;
+}
+
+bool Run::wait_for_hotload_ready() {
+  try {
+    syncer_->wait_for_hotload_ready(scenario_.deployment.hotload_timeout_s,
+                                    scenario_.deployment.poll_interval_s);
+    return true;
+  } catch (const Error&) {
+    ++result_.failed_syncs;
+    if (!failing_) {
+      failing_ = true;
+      failing_since_ = attempt_start_;
+    }
+    return false;
+  }
+}
+
+bool Run::hotload(const std::string& snapshot) {
+  const SnapshotEntry* entry = book_.find(snapshot);
+  const std::string kind(to_string(entry ? entry->kind : CheckpointKind::base));
+  syncer_->hotload(snapshot, kind);
+  record_sync_call(attempt_start_, true);
+  return syncer_->last_sync().synced;
+}
+
+// Waits until `batch_size` usable samples are there and uses them: FIFO, staleness measured
+// against the trainer's version before this step, stale ones dropped or down-weighted.
+void Run::take_batch(int step) {
+  const int batch = scenario_.trainer.batch_size;
+  const std::optional<int> bound = policy_->staleness_bound();
+  const bool drop = policy_->settings().stale_samples == StaleSamples::drop;
+  if (policy_->overlaps_generation()) {
+    // At most bound + 1 batches ahead of the trainer, plus replacements for dropped samples.
+    sampler_->admit_up_to(static_cast<std::int64_t>(step + bound.value_or(0)) * batch +
+                          result_.samples_dropped);
+  } else {
+    sampler_->admit_up_to(sampler_->admitted() + batch);
+  }
+  int used = 0;
+  while (used < batch) {
+    auto& ready = sampler_->finished();
+    if (ready.empty()) {
+      if (!clock_.run_next()) {
+        throw std::runtime_error(with_seed(
+            scenario_, "the simulated world stalled at step " + std::to_string(step) +
+                           ": the trainer waits for samples and no event is pending (" +
+                           std::to_string(sampler_->in_flight()) + " requests in flight)"));
+      }
+      continue;
+    }
+    const Sample sample = ready.front();
+    ready.pop_front();
+    const int staleness = (step - 1) - sample.version_start;
+    double weight = 1;
+    if (bound && staleness > *bound) {
+      if (drop) {
+        ++result_.samples_dropped;
+        sampler_->admit_up_to(sampler_->admitted() + 1);
+        continue;
+      }
+      ++result_.samples_downweighted;
+      weight = std::pow(policy_->settings().downweight_factor, staleness - *bound);
+    }
+    staleness_.add(staleness);
+    weight_sum_ += weight;
+    if (sample.mixed()) ++result_.samples_mixed;
+    ++used;
+  }
+  result_.samples_used += used;
+}
+
+RunResult Run::run() {
+  const auto wall_start = std::chrono::steady_clock::now();
+  setup();
+  SamplerOptions sampler_options;
+  sampler_options.generation_tokens = scenario_.rollout.generation_tokens;
+  sampler_options.concurrency = scenario_.rollout.concurrency;
+  sampler_options.tokens_per_second_per_request = scenario_.rollout.tokens_per_second_per_request;
+  sampler_options.pause_during_load = scenario_.deployment.transition == "ASYNC";
+  sampler_ = std::make_unique<Sampler>(clock_, fake::Random(stream_seed(scenario_.seed, kRollout)),
+                                       sampler_options, 0);
+  observer_.watch(sampler_.get());
+  const std::int64_t requests_at_start = observer_.requests();
+  const Duration start = clock_.now();
+  Duration train{}, sync{}, wait{};
+
+  for (int step = 1; step <= scenario_.steps; ++step) {
+    const Duration wait_start = clock_.now();
+    take_batch(step);
+    wait += clock_.now() - wait_start;
+
+    const Duration step_time = seconds(scenario_.trainer.step_time_s.sample(step_random_));
+    clock_.sleep_for(step_time);
+    train += step_time;
+    fake_trainer_->step();
+    trainer_->set_version(step);
+
+    const Duration sync_start = clock_.now();
+    policy_->after_step(step, *this);
+    sync += clock_.now() - sync_start;
+  }
+
+  const Duration total = clock_.now() - start;
+  const double total_s = to_seconds(total);
+  RunResult& r = result_;
+  r.scenario = scenario_;
+  r.policy = std::string(policy_->name());
+  r.interval = policy_->interval();
+  r.staleness_bound = policy_->staleness_bound();
+  r.steps = scenario_.steps;
+  r.seed = scenario_.seed;
+  r.staleness = staleness_.stats();
+  r.samples_generated = sampler_->started() - sampler_->in_flight();
+  r.mean_sample_weight = r.samples_used ? weight_sum_ / static_cast<double>(r.samples_used) : 1;
+  r.simulated_seconds = total_s;
+  r.train_seconds = to_seconds(train);
+  r.sync_seconds = to_seconds(sync);
+  r.wait_seconds = to_seconds(wait);
+  r.sync_overhead_fraction =
+      train + sync > Duration::zero() ? to_seconds(sync) / to_seconds(train + sync) : 0;
+  r.trainer_idle_fraction = total_s > 0 ? to_seconds(wait) / total_s : 0;
+  r.sampler_idle_fraction =
+      total_s > 0 ? 1.0 - sampler_->busy_slot_seconds() / (sampler_->concurrency() * total_s) : 0;
+  r.steps_per_hour = total_s > 0 ? scenario_.steps * 3600.0 / total_s : 0;
+  r.bytes_base = trainer_->bytes_base();
+  r.bytes_delta = trainer_->bytes_delta();
+  r.snapshots_base = trainer_->snapshots_base();
+  r.snapshots_delta = trainer_->snapshots_delta();
+  r.time_to_recover_mean_s =
+      r.recoveries ? recover_total_s_ / static_cast<double>(r.recoveries) : 0;
+  r.faults_injected = faults_.injected();
+  r.http_requests = observer_.requests() - requests_at_start;
+  r.events = clock_.events_run();
+
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  r.cycles_per_second =
+      r.wall_seconds > 0 ? static_cast<double>(r.syncs + r.failed_syncs) / r.wall_seconds : 0;
+  r.sim_to_wall_ratio = r.wall_seconds > 0 ? total_s / r.wall_seconds : 0;
+  return r;
+}
+
+}  // namespace
+
+Scenario apply_overrides(Scenario scenario, const ScenarioOverrides& o) {
+  if (o.policy) scenario.policy.name = *o.policy;
+  if (o.interval) scenario.policy.interval = *o.interval;
+  if (o.staleness_bound) scenario.policy.staleness_bound = *o.staleness_bound;
+  if (o.steps) scenario.steps = *o.steps;
+  if (o.seed) scenario.seed = *o.seed;
+  validate(scenario);
+  return scenario;
+}
+
+RunResult run_simulation(const Scenario& scenario) {
+  validate(scenario);
+  try {
+    Run run(scenario);
+    return run.run();
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    if (what.rfind("weightsync-sim:", 0) == 0) throw;
+    throw std::runtime_error(with_seed(scenario, what));
+  }
+}
+
+}  // namespace weightsync::sim

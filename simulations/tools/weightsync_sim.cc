@@ -1,0 +1,216 @@
+// weightsync-sim: run one scenario, sweep policies over it, or replay a run from its JSON.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "weightsync/log.h"
+#include "weightsync/sim/simulation.h"
+#include "weightsync/sim/sweep.h"
+#include "weightsync/sim/sync_policy.h"
+
+namespace {
+
+using namespace weightsync::sim;
+namespace fs = std::filesystem;
+
+void write_file(const fs::path& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text;
+    return;
+  }
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
+}
+
+std::string run_json_text(const RunResult& result, bool include_wall) {
+  return to_json(result, include_wall).dump(2) + "\n";
+}
+
+void print_summary(std::ostream& out, const RunResult& r) {
+  out << "scenario " << r.scenario.name << ", policy " << r.policy << " (interval " << r.interval
+      << (r.staleness_bound ? ", staleness bound " + std::to_string(*r.staleness_bound) : "")
+      << "), seed " << r.seed << ", " << r.steps << " steps\n";
+  out.precision(4);
+  out << "  staleness mean " << r.staleness.mean << ", p50 " << r.staleness.p50 << ", p99 "
+      << r.staleness.p99 << ", max " << r.staleness.max << "; dropped " << r.samples_dropped
+      << ", mixed " << r.samples_mixed << "\n";
+  out << "  sync overhead " << 100 * r.sync_overhead_fraction << "%, trainer idle "
+      << 100 * r.trainer_idle_fraction << "%, sampler idle " << 100 * r.sampler_idle_fraction
+      << "%, " << r.steps_per_hour << " steps/hour\n";
+  out << "  syncs " << r.syncs << ", failed " << r.failed_syncs << ", recoveries " << r.recoveries
+      << ", bytes base " << r.bytes_base << ", delta " << r.bytes_delta << ", verified "
+      << r.verified_syncs << "/" << r.syncs << "\n";
+  out << "  simulated " << r.simulated_seconds << " s in " << r.wall_seconds << " s wall ("
+      << r.cycles_per_second << " sync cycles/s, " << r.sim_to_wall_ratio
+      << "x faster than simulated time)\n";
+}
+
+// "[#####.....]  12/40  ETA 00:01:23", redrawn in place; only on a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(clock::now()) {}
+  void update(std::size_t done, std::size_t total) {
+    if (!enabled_ || total == 0) return;
+    const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
+    const double eta =
+        done ? elapsed * static_cast<double>(total - done) / static_cast<double>(done) : 0;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(kWidth * done / total);
+    const auto seconds = static_cast<long>(eta + 0.5);
+    std::fprintf(stdout, "\r[%s%s] %zu/%zu  ETA %02ld:%02ld:%02ld",
+                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done,
+                 total, seconds / 3600, (seconds / 60) % 60, seconds % 60);
+    if (done == total) std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  bool enabled_;
+  clock::time_point start_;
+};
+
+int run_command(const std::string& scenario_path, const ScenarioOverrides& overrides,
+                const std::string& json_out, bool no_wall) {
+  const Scenario scenario = apply_overrides(load_scenario(scenario_path), overrides);
+  const RunResult result = run_simulation(scenario);
+  if (json_out != "-") print_summary(std::cout, result);
+  if (!json_out.empty()) write_file(json_out, run_json_text(result, !no_wall));
+  return 0;
+}
+
+int sweep_command(const std::string& scenario_path, SweepSpec spec, std::optional<int> steps,
+                  int jobs, const fs::path& out_dir) {
+  spec.base = load_scenario(scenario_path);
+  if (steps) spec.base = apply_overrides(spec.base, ScenarioOverrides{{}, {}, {}, steps, {}});
+  const std::vector<Scenario> runs = expand_sweep(spec);
+  fs::create_directories(out_dir);
+  ProgressBar bar(isatty(STDOUT_FILENO) != 0);
+  const auto outcomes =
+      run_sweep(runs, jobs, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+  std::ostringstream csv;
+  csv << csv_header() << "\n";
+  int failures = 0;
+  for (const auto& o : outcomes) {
+    if (!o.result) {
+      ++failures;
+      std::cerr << "run " << run_file_name(o.scenario) << " failed: " << o.error << "\n";
+      continue;
+    }
+    write_file(out_dir / run_file_name(o.scenario), run_json_text(*o.result, true));
+    csv << csv_row(*o.result) << "\n";
+  }
+  write_file(out_dir / "summary.csv", csv.str());
+  std::cout << outcomes.size() - static_cast<std::size_t>(failures) << " runs written to "
+            << out_dir.string() << " (summary.csv)";
+  if (failures) std::cout << "; " << failures << " failed";
+  std::cout << "\n";
+  return failures ? 1 : 0;
+}
+
+// Re-runs the scenario embedded in a run's JSON and compares everything but the wall clock.
+int replay_command(const std::string& json_path, const std::string& json_out) {
+  std::ifstream in(json_path);
+  if (!in) throw std::runtime_error("replay: cannot read '" + json_path + "'");
+  nlohmann::ordered_json recorded = nlohmann::ordered_json::parse(in);
+  if (!recorded.contains("scenario")) {
+    throw std::runtime_error("replay: '" + json_path +
+                             "' has no \"scenario\" object; expected a weightsync-sim run JSON");
+  }
+  const Scenario scenario = parse_scenario(recorded["scenario"]);
+  const RunResult result = run_simulation(scenario);
+  if (!json_out.empty()) write_file(json_out, run_json_text(result, true));
+  for (const auto& field : wall_clock_fields()) recorded.erase(field);
+  const nlohmann::ordered_json replayed = to_json(result, false);
+  if (recorded.dump() == replayed.dump()) {
+    std::cout << "replay of " << json_path << " (seed " << scenario.seed
+              << "): identical to the recorded run\n";
+    return 0;
+  }
+  std::cout << "replay of " << json_path << " (seed " << scenario.seed
+            << "): DIFFERS from the recorded run\n";
+  for (const auto& [key, value] : replayed.items()) {
+    if (!recorded.contains(key) || recorded[key] != value) {
+      std::cout << "  " << key << ": recorded "
+                << (recorded.contains(key) ? recorded[key].dump() : "(missing)") << ", replayed "
+                << value.dump() << "\n";
+    }
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "weightsync-sim: deterministic simulation of RL weight-sync policies, with the "
+      "production WeightSyncer driving a fake deployment on a virtual clock"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "Show the library's log messages (hidden by default)");
+
+  std::string scenario_path;
+  ScenarioOverrides overrides;
+  std::string json_out;
+  bool no_wall = false;
+  auto* run = app.add_subcommand("run", "Run one scenario");
+  run->add_option("--scenario", scenario_path, "Scenario JSON file")->required();
+  run->add_option("--policy", overrides.policy, "Sync policy (see `policies`)");
+  run->add_option("--interval", overrides.interval, "Sync every N steps");
+  run->add_option("--staleness", overrides.staleness_bound, "Staleness bound k (async)");
+  run->add_option("--steps", overrides.steps, "Training steps");
+  run->add_option("--seed", overrides.seed, "Seed");
+  run->add_option("--json", json_out, "Write the run's JSON here ('-': stdout)");
+  run->add_flag("--no-wall", no_wall,
+                "Leave the wall-clock fields out of the JSON (byte-comparable output)");
+
+  SweepSpec spec;
+  std::optional<int> sweep_steps;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string out_dir;
+  auto* sweep = app.add_subcommand("sweep", "Run a grid of policies x intervals x seeds");
+  sweep->add_option("--scenario", scenario_path, "Scenario JSON file")->required();
+  sweep->add_option("--policies", spec.policies, "Policies")->delimiter(',');
+  sweep->add_option("--intervals", spec.intervals, "Sync intervals")->delimiter(',');
+  sweep->add_option("--staleness", spec.staleness_bounds, "Staleness bounds (async)")
+      ->delimiter(',');
+  sweep->add_option("--seeds", spec.seeds, "Seeds")->delimiter(',');
+  sweep->add_option("--steps", sweep_steps, "Training steps (overrides the scenario)");
+  sweep->add_option("--jobs", jobs, "Runs in parallel (threads)")->check(CLI::Range(1, 1024));
+  sweep->add_option("--out", out_dir, "Directory for one JSON per run and summary.csv")->required();
+
+  std::string replay_json;
+  std::string replay_out;
+  auto* replay = app.add_subcommand("replay", "Re-run a run from its JSON and compare");
+  replay->add_option("--json", replay_json, "A run's JSON (from run --json or sweep)")->required();
+  replay->add_option("--out", replay_out, "Also write the replayed run's JSON here");
+
+  auto* policies = app.add_subcommand("policies", "List the sync policies");
+
+  CLI11_PARSE(app, argc, argv);
+  if (!verbose) weightsync::set_log_sink([](weightsync::LogLevel, std::string_view) {});
+  try {
+    if (*run) return run_command(scenario_path, overrides, json_out, no_wall);
+    if (*sweep) return sweep_command(scenario_path, spec, sweep_steps, jobs, out_dir);
+    if (*replay) return replay_command(replay_json, replay_out);
+    if (*policies) {
+      for (const auto& entry : policy_registry()) {
+        std::cout << entry.name << "\t" << entry.summary << "\n";
+      }
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "weightsync-sim: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
