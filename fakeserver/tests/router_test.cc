@@ -230,5 +230,27 @@ TEST_F(RouterTest, CreateOverHttpReturnsACreatingDeployment) {
   EXPECT_EQ(d.hot_load_trainer_job, trainer->job_name());
 }
 
+TEST_F(RouterTest, HotloadAndRequestHooksCanRejectWithoutChangingAnything) {
+  FaultHooks hooks;
+  hooks.on_hotload = [](const std::string&, const HotloadRequest&) {
+    return std::optional<HttpResponse>(
+        HttpResponse{503, {{"Content-Type", "application/json"}}, encode_error(503, "injected")});
+  };
+  cloud.set_fault_hooks(hooks);
+  trainer->step();
+  const auto next = trainer->save_weights_for_sampler("s1", CheckpointKind::base);
+  before = fingerprint();
+  expect_rejected(hotload_request("POST", "d", encode(full_hotload(next.snapshot_name))), 503,
+                  "injected");
+  hooks = {};
+  hooks.on_request = [](const HttpRequest&) {
+    return std::optional<HttpResponse>(
+        HttpResponse{500, {{"Content-Type", "application/json"}}, encode_error(500, "boom")});
+  };
+  cloud.set_fault_hooks(hooks);
+  expect_rejected(request("GET", "/v1/accounts"), 500, "boom");
+  expect_rejected(request("GET", "/v1/accounts", "", "bad"), 401, "unknown API key");
+}
+
 }  // namespace
 }  // namespace weightsync::fake
