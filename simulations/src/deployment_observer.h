@@ -5,7 +5,9 @@
 // Internal to the simulator. Thread-safety: none.
 #pragma once
 
-#include "snapshot_book.h"
+#include <functional>
+#include <optional>
+
 #include "weightsync/sim/sampler.h"
 #include "weightsync/transport.h"
 
@@ -13,9 +15,15 @@ namespace weightsync::sim {
 
 class DeploymentObserver final : public Transport {
  public:
-  DeploymentObserver(Transport& inner, Clock& clock, Duration warmup_latency,
-                     const SnapshotBook& book)
-      : inner_(inner), clock_(clock), warmup_latency_(warmup_latency), book_(book) {}
+  // After a status poll, `settled` says whether every replica is done loading and, if so, the
+  // policy version the deployment serves (the oldest over its replicas).
+  using Settled = std::function<std::optional<int>()>;
+
+  DeploymentObserver(Transport& inner, Clock& clock, Duration warmup_latency, Settled settled)
+      : inner_(inner),
+        clock_(clock),
+        warmup_latency_(warmup_latency),
+        settled_(std::move(settled)) {}
 
   HttpResponse exchange(const HttpRequest& request) override;
   void watch(Sampler* sampler) { sampler_ = sampler; }
@@ -25,7 +33,7 @@ class DeploymentObserver final : public Transport {
   Transport& inner_;
   Clock& clock_;
   Duration warmup_latency_;
-  const SnapshotBook& book_;
+  Settled settled_;
   Sampler* sampler_ = nullptr;
   std::int64_t requests_ = 0;
 };

@@ -46,6 +46,7 @@ void Sampler::start(int index) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
   slot.active = true;
   slot.paused = false;
+  slot.draining = false;
   slot.version_start = served_version_;
   slot.tokens = std::max<std::int64_t>(1, std::llround(options_.generation_tokens.sample(random_)));
   slot.ends_at = clock_.now() +
@@ -58,15 +59,20 @@ void Sampler::start(int index) {
 
 void Sampler::schedule_completion(int index) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
-  const std::uint64_t ticket = ++slot.ticket;
-  clock_.schedule_at(slot.ends_at, [this, index, ticket] { complete(index, ticket); });
+  // Slot and ticket packed in one word keep the capture within std::function's local buffer:
+  // no allocation per request.
+  const std::uint64_t key = (++slot.ticket << kSlotBits) | static_cast<std::uint64_t>(index);
+  clock_.schedule_at(slot.ends_at, [this, key] {
+    complete(static_cast<int>(key & ((std::uint64_t{1} << kSlotBits) - 1)), key >> kSlotBits);
+  });
 }
 
 void Sampler::complete(int index, std::uint64_t ticket) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
   if (!slot.active || slot.paused || slot.ticket != ticket) return;
   account_busy();
-  Sample sample{slot.version_start, served_version_, slot.tokens};
+  Sample sample{slot.version_start, slot.draining ? slot.version_start : served_version_,
+                slot.tokens};
   if (sample.mixed()) ++mixed_;
   finished_.push_back(sample);
   slot.active = false;
@@ -79,7 +85,10 @@ void Sampler::complete(int index, std::uint64_t ticket) {
 void Sampler::load_started() {
   if (loading_) return;
   loading_ = true;
-  if (!options_.pause_during_load) return;
+  if (!options_.pause_during_load) {
+    for (Slot& slot : slots_) slot.draining = slot.draining || slot.active;
+    return;
+  }
   account_busy();
   const Duration now = clock_.now();
   for (Slot& slot : slots_) {

@@ -301,7 +301,7 @@ Scenario parse_scenario(const json& root) {
     Fields f(member(root, "rollout"), "rollout");
     top.find("rollout");
     s.rollout.generation_tokens = read_distribution(
-        f.find("generation_tokens"), "rollout.generation_tokens", s.rollout.generation_tokens, 1);
+        f.find("generation_tokens"), "rollout.generation_tokens", s.rollout.generation_tokens, 0);
     s.rollout.concurrency = static_cast<int>(f.integer("concurrency", s.rollout.concurrency, 1,
                                                        1'000'000, "an integer in [1, 1000000]"));
     s.rollout.tokens_per_second_per_request =

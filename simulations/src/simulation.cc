@@ -61,7 +61,8 @@ class Run final : public SyncSession {
         step_random_(stream_seed(scenario.seed, kStepTime)),
         cloud_(clock_, cloud_options(scenario)),
         in_process_(cloud_),
-        observer_(in_process_, clock_, seconds(scenario.deployment.warmup_s), book_),
+        observer_(in_process_, clock_, seconds(scenario.deployment.warmup_s),
+                  [this] { return settled(); }),
         retrying_(observer_, clock_),
         manager_(retrying_, clock_, manager_options(scenario)),
         policy_(make_policy(scenario.policy.name, policy_settings(scenario.policy))) {
@@ -112,6 +113,8 @@ class Run final : public SyncSession {
   }
   std::string base_model() const { return "accounts/sim/models/" + scenario_.name; }
   void plan_load(fake::LoadPlan& plan) const;
+  std::optional<int> served_version(bool only_if_settled);
+  std::optional<int> settled() { return served_version(true); }
   fake::FaultHooks load_model_hooks();
   fake::FaultHooks run_hooks();
   void setup();
@@ -216,6 +219,23 @@ void Run::setup() {
   trainer_->reset_counters();
 }
 
+// The oldest policy version the replicas serve; nothing if a replica is still loading and
+// `only_if_settled`. Read straight from the model: the status poll that asks has just advanced it.
+std::optional<int> Run::served_version(bool only_if_settled) {
+  const int current = sampler_ ? sampler_->served_version() : 0;
+  return cloud_.with_model([&](fake::CloudModel& model) -> std::optional<int> {
+    auto it = model.deployments().find(deployment_name(kAccount, kDeploymentId));
+    if (it == model.deployments().end() || it->second->replicas().empty()) return std::nullopt;
+    std::optional<int> oldest;
+    for (const fake::Replica& replica : it->second->replicas()) {
+      if (only_if_settled && replica.loading()) return std::nullopt;
+      const int v = book_.version_of(replica.served_identity(), current);
+      oldest = oldest ? std::min(*oldest, v) : v;
+    }
+    return oldest;
+  });
+}
+
 void Run::verify_served(const std::string& snapshot) {
   const fake::SnapshotRecord* record = fake_trainer_->find_snapshot(snapshot);
   for (const auto& replica : cloud_.replicas(kAccount, kDeploymentId)) {
@@ -239,16 +259,10 @@ void Run::record_sync_call(Duration start, bool attempt_ends) {
   result_.save_seconds += last.timings.save_s;
   result_.hotload_seconds += last.timings.hotload_s;
   result_.warmup_seconds += last.timings.warmup_s;
-  // Whatever the observer saw, the replicas are no longer loading for this call.
+  // The call is over: whatever the replicas still do (a stuck load), generation goes on with
+  // what they serve.
   if (sampler_ && sampler_->loading()) {
-    int version = sampler_->served_version();
-    bool first = true;
-    for (const auto& replica : cloud_.replicas(kAccount, kDeploymentId)) {
-      const int v = book_.version_of(replica.served_identity, version);
-      version = first ? v : std::min(version, v);
-      first = false;
-    }
-    sampler_->load_finished(version);
+    sampler_->load_finished(served_version(false).value_or(sampler_->served_version()));
   }
   if (!attempt_ends && last.saved && last.error.empty()) return;
   if (last.synced) {

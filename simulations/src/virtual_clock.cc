@@ -8,16 +8,28 @@
 namespace weightsync::sim {
 
 void EventQueue::schedule(Duration at, Action action) {
-  heap_.push_back(Event{at, next_sequence_++, std::move(action)});
+  std::uint32_t slot = 0;
+  if (free_actions_.empty()) {
+    slot = static_cast<std::uint32_t>(actions_.size());
+    actions_.push_back(std::move(action));
+  } else {
+    slot = free_actions_.back();
+    free_actions_.pop_back();
+    actions_[slot] = std::move(action);
+  }
+  heap_.push_back(Entry{at, next_sequence_++, slot});
   std::push_heap(heap_.begin(), heap_.end(), later);
 }
 
 EventQueue::Action EventQueue::pop(Duration& at) {
   std::pop_heap(heap_.begin(), heap_.end(), later);
-  Event event = std::move(heap_.back());
+  const Entry entry = heap_.back();
   heap_.pop_back();
-  at = event.at;
-  return std::move(event.action);
+  at = entry.at;
+  Action action = std::move(actions_[entry.action]);
+  actions_[entry.action] = nullptr;
+  free_actions_.push_back(entry.action);
+  return action;
 }
 
 void VirtualClock::run_one() {

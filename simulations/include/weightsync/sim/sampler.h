@@ -59,14 +59,17 @@ class Sampler {
   int concurrency() const { return options_.concurrency; }
 
  private:
+  static constexpr int kSlotBits = 24;  // concurrency is at most 2^24 slots
+
   struct Slot {
     bool active = false;
     bool paused = false;
+    bool draining = false;  // SYNC: finishes on the weights it started with
     int version_start = 0;
     std::int64_t tokens = 0;
     Duration ends_at{};
     Duration remaining{};      // while paused
-    std::uint64_t ticket = 0;  // completions scheduled under an older ticket are void
+    std::uint64_t ticket = 0;  // completions scheduled under an older ticket are void (< 2^40)
   };
 
   void fill();

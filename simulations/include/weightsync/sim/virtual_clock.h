@@ -29,16 +29,20 @@ class EventQueue {
   Action pop(Duration& at);
 
  private:
-  struct Event {
+  // The heap holds small trivially copyable entries; the actions wait in a slot table, so
+  // sifting never moves a std::function.
+  struct Entry {
     Duration at;
     std::uint64_t sequence;
-    Action action;
+    std::uint32_t action;
   };
   // std::push_heap keeps the greatest element first; "greater" here means "later".
-  static bool later(const Event& a, const Event& b) {
+  static bool later(const Entry& a, const Entry& b) {
     return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
   }
-  std::vector<Event> heap_;
+  std::vector<Entry> heap_;
+  std::vector<Action> actions_;
+  std::vector<std::uint32_t> free_actions_;
   std::uint64_t next_sequence_ = 0;
 };
 
