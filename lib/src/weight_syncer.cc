@@ -73,31 +73,50 @@ void WeightSyncer::follow_trainer_session() {
   session_id_ = session;
 }
 
+// What every replica serves now ("" if they disagree or serve nothing), or nothing with `why`
+// set when the deployment could not be read.
+std::optional<std::string> WeightSyncer::read_served(std::string& why) {
+  try {
+    return served_everywhere(
+        options_.deploy_mgr->hotload_status(*options_.deployment_id, options_.base_model));
+  } catch (const Error& e) {
+    why = std::string("could not read the deployment's state: ") + e.what();
+    return std::nullopt;
+  }
+}
+
 // Replicas that restarted or were re-attached no longer serve the chain's base; a delta sent to
 // them could only fail. One status read before a delta turns that failure into a base save.
 void WeightSyncer::verify_served_before_delta(std::optional<CheckpointKind> explicit_kind) {
+  verified_parent_.clear();
   if (!sync_enabled() || !options_.verify_served_before_delta || explicit_kind) return;
   if (next_checkpoint_kind(std::nullopt, options_.lora_rank, chain_, first_kind_, true) !=
       CheckpointKind::delta) {
     return;
   }
-  std::string served;
   std::string why;
-  try {
-    HotloadStatus status =
-        options_.deploy_mgr->hotload_status(*options_.deployment_id, options_.base_model);
-    served = served_everywhere(status);
-    why = served == chain_.base_identity
-              ? ""
-              : "replicas: serve '" + served + "' (" + std::to_string(status.replicas.size()) +
-                    " replicas)";
-  } catch (const Error& e) {
-    why = std::string("could not read the deployment's state: ") + e.what();
+  const std::optional<std::string> served = read_served(why);
+  if (served == chain_.base_identity) {
+    verified_parent_ = chain_.base_identity;
+    return;
   }
-  if (why.empty()) return;
+  if (served) why = "replicas serve '" + *served + "'";
   log(LogLevel::warning, "WeightSyncer: expected every replica to serve the chain's base '" +
                              chain_.base_identity + "', " + why + "; the next save is a base");
   chain_ = ChainState{};
+}
+
+// Invariant 3 at the last moment: unless this call already verified it, a delta goes out only
+// if every replica serves its parent now (an explicit delta, or a split save and hotload, may
+// find the replicas restarted since the save).
+void WeightSyncer::verify_parent_served(const std::string& snapshot, const std::string& parent) {
+  if (!options_.verify_served_before_delta || verified_parent_ == parent) return;
+  std::string why;
+  const std::optional<std::string> served = read_served(why);
+  if (served == parent) return;
+  if (served) why = "the replicas serve '" + *served + "'";
+  throw HotloadFailed("delta '" + snapshot + "' applies over '" + parent + "', but " + why +
+                      "; save a base instead");
 }
 
 void WeightSyncer::save(SyncRecord& record, const std::string& name,
@@ -184,6 +203,9 @@ void WeightSyncer::sync(SyncRecord& record) {
                           saved.parent + "' but the deployment is known to serve '" +
                           chain_.base_identity + "'; save a base instead");
     }
+    if (saved.kind == CheckpointKind::delta && options_.lora_rank == 0) {
+      verify_parent_served(record.snapshot_name, saved.parent);
+    }
     HotloadRequest request;
     request.identity = record.snapshot_name;
     if (options_.reset_prompt_cache) request.reset_prompt_cache = true;
@@ -252,6 +274,7 @@ bool WeightSyncer::hotload(const std::string& snapshot_name, const std::string& 
   const Duration start = clock_.now();
   last_ = SyncRecord{};
   last_.snapshot_name = snapshot_name;
+  verified_parent_.clear();  // whatever was verified at save time may have changed since
   try {
     if (!sync_enabled()) {
       throw InvalidArgument(

@@ -32,7 +32,9 @@ struct WeightSyncerOptions {
   double hotload_ready_timeout = 300;      // seconds
   double hotload_ready_poll_interval = 5;  // seconds
   // Not in the reference: before saving a delta, ask the deployment whether every replica still
-  // serves the chain's base (a restart or re-attach loses it); if not, save a base instead.
+  // serves the chain's base (a restart or re-attach loses it); if not, save a base instead. An
+  // explicit delta, or one hotloaded after save_only, is checked again just before it is sent
+  // and refused (HotloadFailed, chain reset) if its parent is no longer served.
   bool verify_served_before_delta = true;
 };
 
@@ -102,7 +104,9 @@ class WeightSyncer {
   Duration elapsed_since(Duration start) const { return clock_.now() - start; }
   void ensure_deployment_checked();
   void follow_trainer_session();
+  std::optional<std::string> read_served(std::string& why);
   void verify_served_before_delta(std::optional<CheckpointKind> explicit_kind);
+  void verify_parent_served(const std::string& snapshot, const std::string& parent);
   void save(SyncRecord& record, const std::string& name,
             const std::optional<std::string>& checkpoint_type);
   void sync(SyncRecord& record);
@@ -117,6 +121,8 @@ class WeightSyncer {
   // Kind and delta parent of every snapshot this syncer saved in the current session.
   std::map<std::string, Saved> saved_;
   bool deployment_checked_ = false;
+  // The parent a status read in this call showed every replica serving; spares a second read.
+  std::string verified_parent_;
   SyncRecord last_;
 };
 
