@@ -2,6 +2,7 @@
 #include "weightsync/fake/cloud_model.h"
 
 #include "weightsync/errors.h"
+#include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/http_error.h"
 
 namespace weightsync::fake {
@@ -49,7 +50,65 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
     : clock_(clock),
       options_(std::move(options)),
       random_(options_.seed),
-      store_(options_.state_dir) {}
+      store_(options_.state_dir) {
+  // The caller's hook runs first; the plan then bends what it decided.
+  active_hooks_.on_request = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (hooks_.on_request) {
+      if (auto answer = hooks_.on_request(r)) return answer;
+    }
+    if (faults_active_) return injector_->on_request(r);
+    return std::nullopt;
+  };
+  active_hooks_.on_hotload = [this](const std::string& deployment,
+                                    const HotloadRequest& h) -> std::optional<HttpResponse> {
+    if (hooks_.on_hotload) {
+      if (auto answer = hooks_.on_hotload(deployment, h)) return answer;
+    }
+    if (faults_active_) return injector_->on_hotload(*this, deployment, h);
+    return std::nullopt;
+  };
+  active_hooks_.on_load_start = [this](LoadPlan& plan) {
+    if (hooks_.on_load_start) hooks_.on_load_start(plan);
+    if (faults_active_) injector_->on_load_start(plan);
+  };
+  active_hooks_.on_prompt_cache_reset = [this](const std::string& deployment, int replica) {
+    if (hooks_.on_prompt_cache_reset && !hooks_.on_prompt_cache_reset(deployment, replica)) {
+      return false;
+    }
+    return !faults_active_ || injector_->on_prompt_cache_reset(deployment, replica);
+  };
+  active_hooks_.on_completion = [this](const std::string& deployment) -> std::optional<int> {
+    if (hooks_.on_completion) {
+      if (auto status = hooks_.on_completion(deployment)) return status;
+    }
+    if (faults_active_) return injector_->on_completion(deployment);
+    return std::nullopt;
+  };
+  active_hooks_.on_response = [this](const HttpRequest& r, HttpResponse& response) {
+    if (hooks_.on_response) hooks_.on_response(r, response);
+    if (faults_active_) injector_->on_response(response);
+  };
+}
+
+CloudModel::~CloudModel() = default;
+
+void CloudModel::set_fault_plan(FaultPlan plan) {
+  std::uint64_t derived = options_.seed ^ 0x6661756c74706c61ULL;  // "faultpla"
+  const std::uint64_t seed = plan.seed.value_or(splitmix64(derived));
+  if (injector_) {
+    for (const auto& [kind, count] : injector_->fired()) metrics_.faults_fired[kind] += count;
+  }
+  injector_ = std::make_unique<FaultInjector>(std::move(plan), seed, clock_);
+  faults_active_ = true;
+}
+
+void CloudModel::clear_fault_plan() {
+  faults_active_ = false;
+}
+
+void CloudModel::advance_faults() {
+  if (faults_active_) injector_->advance(*this, now());
+}
 
 void CloudModel::create_account(const std::string& account, const std::string& api_key) {
   if (!is_resource_id(account)) {
@@ -160,7 +219,8 @@ FakeDeployment& CloudModel::deployment(const std::string& caller, const std::str
   check_visible(caller, account, "deployment " + name);
   const auto found = deployments_.find(name);
   if (found == deployments_.end()) throw HttpError(404, "deployment " + name + " not found");
-  found->second->advance(now(), hooks_);
+  advance_faults();
+  found->second->advance(now(), active_hooks_);
   return *found->second;
 }
 
@@ -197,6 +257,7 @@ Deployment CloudModel::delete_deployment(const std::string& caller, const std::s
   FakeDeployment& d = deployment(caller, account, id);
   Deployment gone = d.wire(now());
   gone.state = "DELETED";
+  metrics_.retired += d.tally();
   deployments_.erase(d.name());
   return gone;
 }

@@ -1,6 +1,8 @@
 // The lock around the model; direct calls act as the deployment's own account.
 #include "weightsync/fake/fake_cloud.h"
 
+#include "weightsync/fake/fault_injector.h"
+
 namespace weightsync::fake {
 
 FakeCloud::FakeCloud(Clock& clock, FakeCloudOptions options)
@@ -68,6 +70,30 @@ void FakeCloud::set_deployment_timing(const std::string& account, const std::str
 void FakeCloud::set_fault_hooks(FaultHooks hooks) {
   std::lock_guard lock(mutex_);
   model_.hooks() = std::move(hooks);
+}
+
+void FakeCloud::set_fault_plan(FaultPlan plan) {
+  std::lock_guard lock(mutex_);
+  model_.set_fault_plan(std::move(plan));
+}
+
+void FakeCloud::clear_fault_plan() {
+  std::lock_guard lock(mutex_);
+  model_.clear_fault_plan();
+}
+
+std::vector<FaultEvent> FakeCloud::fault_log() {
+  std::lock_guard lock(mutex_);
+  model_.advance_faults();
+  const FaultInjector* injector = model_.fault_injector();
+  return injector ? injector->log() : std::vector<FaultEvent>{};
+}
+
+std::string FakeCloud::fault_log_text() {
+  std::lock_guard lock(mutex_);
+  model_.advance_faults();
+  const FaultInjector* injector = model_.fault_injector();
+  return injector ? format_fault_log(injector->log(), injector->seed()) : format_fault_log({}, 0);
 }
 
 }  // namespace weightsync::fake

@@ -55,7 +55,14 @@ Deployment FakeDeployment::wire(Duration now) const {
 
 void FakeDeployment::advance(Duration now, const FaultHooks& hooks) {
   for (std::size_t i = 0; i < replicas_.size(); ++i) {
-    replicas_[i].advance(now, name_, static_cast<int>(i), hooks);
+    const auto outcome = replicas_[i].advance(now, name_, static_cast<int>(i), hooks);
+    if (!outcome) continue;
+    if (outcome->ok) {
+      ++tally_.done;
+      tally_.bytes_loaded += outcome->bytes;
+    } else {
+      ++tally_.error;
+    }
   }
 }
 

@@ -2,11 +2,17 @@
 // start() binds first, listens on a thread, and waits for is_running().
 #include "weightsync/fake/fake_server.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <stdexcept>
+
+#include "weightsync/fake/transport_faults.h"
 
 namespace weightsync::fake {
 namespace {
@@ -20,6 +26,40 @@ HttpRequest to_request(const httplib::Request& in) {
   return out;
 }
 
+int port_of(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  }
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  }
+  return -1;
+}
+
+// The connection a request came in on, found by its two ports (cpp-httplib does not hand the
+// socket to handlers); -1 if it is gone.
+int connection_of(const httplib::Request& request) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  while (const dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(dir)) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_size = sizeof local;
+    socklen_t peer_size = sizeof peer;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
+    if (port_of(local) == request.local_port && port_of(peer) == request.remote_port) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
 }  // namespace
 
 FakeServer::FakeServer(FakeCloud& cloud) : cloud_(cloud) {}
@@ -30,9 +70,27 @@ FakeServer::~FakeServer() {
 
 void FakeServer::start(const std::string& host, int port) {
   if (server_) throw std::runtime_error("FakeServer::start: already started on " + base_url());
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, nullptr);
+  stopping_ = false;
   auto server = std::make_unique<httplib::Server>();
   const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    const HttpResponse answer = cloud_.handle(to_request(req));
+    HttpResponse answer = cloud_.handle(to_request(req));
+    const TransportFault fault = take_transport_fault(answer);
+    // Sleep in slices so that stop() is not held up by a long injected delay.
+    for (Duration left = fault.delay; left > Duration::zero() && !stopping_;) {
+      const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
+      cloud_.clock().sleep_for(slice);
+      left -= slice;
+    }
+    if (fault.cut == TransportFault::Cut::reset) {
+      // Nothing of the answer leaves: the peer sees the connection close. The write
+      // cpp-httplib then attempts fails quietly (SIGPIPE is ignored).
+      if (const int fd = connection_of(req); fd >= 0) shutdown(fd, SHUT_RDWR);
+      res.status = 500;
+      return;
+    }
     res.status = answer.status;
     std::string content_type = "application/json";
     for (const auto& [name, value] : answer.headers) {
@@ -41,6 +99,16 @@ void FakeServer::start(const std::string& host, int port) {
       } else {
         res.set_header(name, value);
       }
+    }
+    if (fault.cut == TransportFault::Cut::truncate) {
+      // Announce the whole body (and one byte more, so even an empty one is short), send half.
+      const auto body = std::make_shared<std::string>(std::move(answer.body));
+      res.set_content_provider(body->size() + 1, content_type.c_str(),
+                               [body](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                 sink.write(body->data(), body->size() / 2);
+                                 return false;
+                               });
+      return;
     }
     res.set_content(answer.body, content_type.c_str());
   };
@@ -78,6 +146,7 @@ void FakeServer::start(const std::string& host, int port) {
 
 void FakeServer::stop() {
   if (!server_) return;
+  stopping_ = true;
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();

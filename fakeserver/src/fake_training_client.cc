@@ -155,6 +155,12 @@ std::string FakeTrainingClient::resume(const std::string& path) {
   return session_id_;
 }
 
+std::string FakeTrainingClient::restart_session() {
+  session_id_ = new_session_id();
+  last_sampler_.reset();
+  return session_id_;
+}
+
 const SnapshotRecord* FakeTrainingClient::find_snapshot(const std::string& name) const {
   for (auto it = snapshots_.rbegin(); it != snapshots_.rend(); ++it) {
     if (it->name == name) return &*it;

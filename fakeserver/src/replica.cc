@@ -52,6 +52,8 @@ void Replica::start_load(LoadOrder order, Duration now, const DeploymentTiming& 
       order.identity,
       order.object ? timing.load_pending + download + timing.load_overhead : timing.load_pending,
       std::nullopt,
+      false,
+      order.metadata.has_value(),
       false};
   if (hooks.on_load_start) hooks.on_load_start(plan);
   Load load;
@@ -61,6 +63,7 @@ void Replica::start_load(LoadOrder order, Duration now, const DeploymentTiming& 
   load.download_end = std::min(load.pending_end + download, load.end);
   load.fail_with = std::move(plan.fail_with);
   load.stuck = plan.stuck;
+  load.corrupt_parent = plan.corrupt_parent;
   load_ = std::move(load);
 }
 
@@ -96,7 +99,10 @@ std::variant<std::shared_ptr<const Bytes>, std::string> Replica::outcome(const L
            " but the hotload names " + previous + " as its previous snapshot";
   }
   try {
-    auto rebuilt = std::make_shared<const Bytes>(apply_delta(*served_bytes_, *object.bytes));
+    Bytes parent = *served_bytes_;
+    // An injected fault: the replica's bytes are not the parent it names (one bit differs).
+    if (load.corrupt_parent && !parent.empty()) parent[parent.size() / 2] ^= 1;
+    auto rebuilt = std::make_shared<const Bytes>(apply_delta(parent, *object.bytes));
     if (adler32(*rebuilt) != object.checksum) {
       return "delta " + order.identity +
              " rebuilt weights whose Adler-32 differs from the "
@@ -121,9 +127,9 @@ void Replica::serve(const Load& load, std::shared_ptr<const Bytes> bytes) {
   }
 }
 
-void Replica::advance(Duration now, const std::string& deployment, int index,
-                      const FaultHooks& hooks) {
-  if (!load_ || load_->stuck || now < load_->end) return;
+std::optional<LoadOutcome> Replica::advance(Duration now, const std::string& deployment, int index,
+                                            const FaultHooks& hooks) {
+  if (!load_ || load_->stuck || now < load_->end) return std::nullopt;
   const Load load = std::move(*load_);
   load_.reset();
   stage_target_ = load.order.identity;
@@ -132,7 +138,7 @@ void Replica::advance(Duration now, const std::string& deployment, int index,
     stage_ = kStageError;
     last_error_ = *why;
     log(LogLevel::info, "fake replica " + name_ + ": load failed: " + *why);
-    return;
+    return LoadOutcome{false, 0};
   }
   serve(load, std::get<std::shared_ptr<const Bytes>>(std::move(result)));
   stage_ = kStageDone;
@@ -141,6 +147,7 @@ void Replica::advance(Duration now, const std::string& deployment, int index,
       (!hooks.on_prompt_cache_reset || hooks.on_prompt_cache_reset(deployment, index))) {
     prompt_cache_.clear();
   }
+  return LoadOutcome{true, load.order.object->bytes->size()};
 }
 
 void Replica::restart(Duration now, Duration startup_delay) {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "control_api.h"
+#include "http_support.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/http_error.h"
 #include "weightsync/wire.h"
@@ -12,78 +14,9 @@
 namespace weightsync::fake {
 namespace {
 
-struct Target {
-  std::vector<std::string> segments;
-  std::map<std::string, std::string> query;
-  std::string path;
-};
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%') {
-      if (i + 2 >= text.size()) {
-        throw HttpError(400, "malformed percent-escape in '" + std::string(text) + "'");
-      }
-      const int hi = hex_digit(text[i + 1]);
-      const int lo = hex_digit(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        throw HttpError(400, "malformed percent-escape in '" + std::string(text) + "'");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(text[i] == '+' ? ' ' : text[i]);
-    }
-  }
-  return out;
-}
-
-Target parse_target(const std::string& raw) {
-  Target target;
-  const auto question = raw.find('?');
-  target.path = raw.substr(0, question);
-  if (question != std::string::npos) {
-    std::string_view query(raw);
-    query.remove_prefix(question + 1);
-    while (!query.empty()) {
-      const auto amp = query.find('&');
-      const auto pair = query.substr(0, amp);
-      const auto eq = pair.find('=');
-      if (!pair.empty()) {
-        target.query[percent_decode(pair.substr(0, eq))] =
-            eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
-      }
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
-  }
-  std::string_view path(target.path);
-  if (path.empty() || path.front() != '/') return target;
-  path.remove_prefix(1);
-  while (true) {
-    const auto slash = path.find('/');
-    target.segments.push_back(percent_decode(path.substr(0, slash)));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return target;
-}
-
-HttpResponse json_response(int status, std::string body) {
-  return HttpResponse{status, {{"Content-Type", "application/json"}}, std::move(body)};
-}
-
-HttpResponse error_response(int status, std::string_view message) {
-  return json_response(status, encode_error(status, message));
-}
+using detail::error_response;
+using detail::json_response;
+using detail::Target;
 
 std::string required_header(const HttpRequest& request, std::string_view name,
                             std::string_view expected) {
@@ -108,18 +41,22 @@ std::string authenticate(const CloudModel& model, const HttpRequest& request) {
 
 class Handler {
  public:
-  Handler(CloudModel& model, const HttpRequest& request, std::string caller, Target target)
+  Handler(CloudModel& model, const HttpRequest& request, std::string caller, Target target,
+          std::string& route)
       : model_(model),
         request_(request),
         caller_(std::move(caller)),
         target_(std::move(target)),
+        route_(route),
         now_(model.now()) {}
 
   HttpResponse route();
 
  private:
   using Method = HttpResponse (Handler::*)();
-  HttpResponse dispatch(const std::vector<std::pair<std::string, Method>>& methods);
+  // `label` names the route in the metrics ("/v1/accounts/{a}/deployments/{id}").
+  HttpResponse dispatch(std::string_view label,
+                        const std::vector<std::pair<std::string, Method>>& methods);
   const std::string& segment(std::size_t i) const { return target_.segments.at(i); }
 
   HttpResponse list_accounts();
@@ -137,6 +74,7 @@ class Handler {
   const HttpRequest& request_;
   std::string caller_;
   Target target_;
+  std::string& route_;
   Duration now_;
 };
 
@@ -153,26 +91,34 @@ HttpResponse Handler::route() {
     }
     return true;
   };
-  if (target_.path == kAccountsPath) return dispatch({{"GET", &Handler::list_accounts}});
+  if (target_.path == kAccountsPath) {
+    return dispatch(kAccountsPath, {{"GET", &Handler::list_accounts}});
+  }
   if (is(4, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}})) {
-    return dispatch({{"POST", &Handler::create_deployment}});
+    return dispatch("/v1/accounts/{a}/deployments", {{"POST", &Handler::create_deployment}});
   }
   if (is(5, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}})) {
-    return dispatch({{"GET", &Handler::get_deployment},
-                     {"PATCH", &Handler::patch_deployment},
-                     {"DELETE", &Handler::delete_deployment}});
+    return dispatch("/v1/accounts/{a}/deployments/{id}", {{"GET", &Handler::get_deployment},
+                                                          {"PATCH", &Handler::patch_deployment},
+                                                          {"DELETE", &Handler::delete_deployment}});
   }
   if (is(6, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}, {5, "ledger"}})) {
-    return dispatch({{"DELETE", &Handler::reset_ledger}});
+    return dispatch("/v1/accounts/{a}/deployments/{id}/ledger",
+                    {{"DELETE", &Handler::reset_ledger}});
   }
   if (target_.path == kHotloadPath) {
-    return dispatch({{"POST", &Handler::post_hotload}, {"GET", &Handler::get_hotload}});
+    return dispatch(kHotloadPath,
+                    {{"POST", &Handler::post_hotload}, {"GET", &Handler::get_hotload}});
   }
-  if (target_.path == kCompletionsPath) return dispatch({{"POST", &Handler::completion}});
+  if (target_.path == kCompletionsPath) {
+    return dispatch(kCompletionsPath, {{"POST", &Handler::completion}});
+  }
   throw HttpError(404, "no route for " + request_.method + " " + target_.path);
 }
 
-HttpResponse Handler::dispatch(const std::vector<std::pair<std::string, Method>>& methods) {
+HttpResponse Handler::dispatch(std::string_view label,
+                               const std::vector<std::pair<std::string, Method>>& methods) {
+  route_ = request_.method + " " + std::string(label);
   std::string allowed;
   for (const auto& [method, handler] : methods) {
     if (method == request_.method) return (this->*handler)();
@@ -275,10 +221,9 @@ HttpResponse Handler::post_hotload() {
                           meta->previous_snapshot_identity + "'");
     }
   }
-  if (model_.hooks().on_hotload) {
-    if (auto rejected = model_.hooks().on_hotload(d.name(), hotload)) return std::move(*rejected);
-  }
-  d.hotload(hotload, now_, model_.store(), model_.hooks());
+  const FaultHooks& hooks = model_.active_hooks();
+  if (auto rejected = hooks.on_hotload(d.name(), hotload)) return std::move(*rejected);
+  d.hotload(hotload, now_, model_.store(), hooks);
   return json_response(200, "{}");
 }
 
@@ -293,7 +238,7 @@ HttpResponse Handler::completion() {
                     "max_tokens: expected 0..4096, got " + std::to_string(completion.max_tokens));
   }
   FakeDeployment& d = model_.deployment_by_name(caller_, completion.model);
-  const CompletionServed served = d.complete(completion, now_, model_.hooks());
+  const CompletionServed served = d.complete(completion, now_, model_.active_hooks());
   std::string text;
   for (int i = 0; i < completion.max_tokens; ++i) {
     text += " t" + std::to_string((served.served_checksum + static_cast<unsigned>(i)) % 997);
@@ -314,20 +259,11 @@ HttpResponse Handler::completion() {
   return response;
 }
 
-}  // namespace
-
-HttpResponse Router::handle(const HttpRequest& request) {
+// Runs `answer` and turns every exception into the JSON error response it stands for.
+template <typename F>
+HttpResponse guarded(F&& answer) {
   try {
-    const std::string caller = authenticate(model_, request);
-    if (request.body.size() > model_.options().max_body_bytes) {
-      throw HttpError(413, "request body of " + std::to_string(request.body.size()) +
-                               " bytes exceeds the limit of " +
-                               std::to_string(model_.options().max_body_bytes));
-    }
-    if (model_.hooks().on_request) {
-      if (auto injected = model_.hooks().on_request(request)) return std::move(*injected);
-    }
-    return Handler(model_, request, caller, parse_target(request.path)).route();
+    return answer();
   } catch (const HttpError& e) {
     return error_response(e.status(), e.what());
   } catch (const WireError& e) {
@@ -337,6 +273,49 @@ HttpResponse Router::handle(const HttpRequest& request) {
   } catch (const std::exception& e) {
     return error_response(500, std::string("internal error in the fake server: ") + e.what());
   }
+}
+
+HttpResponse answer(CloudModel& model, const HttpRequest& request, std::string& route) {
+  std::string caller;
+  Target target;
+  HttpResponse refused = guarded([&] {
+    caller = authenticate(model, request);
+    if (request.body.size() > model.options().max_body_bytes) {
+      throw HttpError(413, "request body of " + std::to_string(request.body.size()) +
+                               " bytes exceeds the limit of " +
+                               std::to_string(model.options().max_body_bytes));
+    }
+    target = detail::parse_target(request.path);
+    return HttpResponse{};
+  });
+  if (refused.status != 0) return refused;
+  route = "unmatched";
+  // The fake's own control API and metrics are never subject to the fault plan.
+  if (is_control_path(target.path)) {
+    return guarded([&] { return answer_control(model, request, caller, target, route); });
+  }
+  const FaultHooks& hooks = model.active_hooks();
+  HttpResponse response = guarded([&] {
+    model.advance_faults();
+    if (auto injected = hooks.on_request(request)) return std::move(*injected);
+    return Handler(model, request, caller, std::move(target), route).route();
+  });
+  hooks.on_response(request, response);
+  return response;
+}
+
+}  // namespace
+
+HttpResponse Router::handle(const HttpRequest& request) {
+  std::string route = "unauthenticated";
+  HttpResponse response = answer(model_, request, route);
+  auto& metrics = model_.metrics();
+  ++metrics.requests[{route, response.status}];
+  if (route == "POST " + std::string(kHotloadPath) &&
+      (response.status < 200 || response.status >= 300)) {
+    ++metrics.hotloads_rejected;
+  }
+  return response;
 }
 
 }  // namespace weightsync::fake

@@ -19,6 +19,7 @@
 #include "weightsync/fake/fake_deployment.h"
 #include "weightsync/fake/fake_training_client.h"
 #include "weightsync/fake/fault_hooks.h"
+#include "weightsync/fake/fault_plan.h"
 #include "weightsync/fake/random.h"
 
 namespace weightsync::fake {
@@ -41,15 +42,44 @@ struct TrainerEntry {
 // "accounts/{a}/rlorTrainerJobs/{id}"
 std::string trainer_job_name(std::string_view account, std::string_view trainer_id);
 
+class FaultInjector;
+
+// Counters behind GET /metrics.
+struct FakeMetrics {
+  std::map<std::pair<std::string, int>, std::uint64_t> requests;  // (route, status) -> count
+  std::uint64_t hotloads_rejected = 0;                            // hotload POSTs not 2xx
+  LoadTally retired;                                  // loads of deployments since deleted
+  std::map<std::string, std::uint64_t> faults_fired;  // by kind, of plans since replaced
+};
+
 class CloudModel {
  public:
   CloudModel(Clock& clock, FakeCloudOptions options);
+  ~CloudModel();
+  CloudModel(const CloudModel&) = delete;
+  CloudModel& operator=(const CloudModel&) = delete;
 
   Clock& clock() { return clock_; }
   Duration now() const { return clock_.now(); }
   const FakeCloudOptions& options() const { return options_; }
   BucketStore& store() { return store_; }
+  // The caller's own hooks (FakeCloud::set_fault_hooks).
   FaultHooks& hooks() { return hooks_; }
+  // What the model calls: the caller's hooks first, then the fault plan, if one is installed.
+  const FaultHooks& active_hooks() const { return active_hooks_; }
+
+  // ---- fault plan ----
+  // Installs `plan` (replacing any, with a fresh log); its generator is seeded with the plan's
+  // seed, or else one derived from the cloud's. Timed entries count from now.
+  void set_fault_plan(FaultPlan plan);
+  // Uninstalls the plan; its log stays readable until the next one is installed.
+  void clear_fault_plan();
+  bool fault_plan_active() const { return faults_active_; }
+  // The installed (or last) plan's injector; null if none was ever installed.
+  const FaultInjector* fault_injector() const { return injector_.get(); }
+  // Fires the plan's timed and scheduled faults due by now.
+  void advance_faults();
+  FakeMetrics& metrics() { return metrics_; }
 
   // ---- accounts ----
   // Throws InvalidArgument for an empty or malformed id or key, or a key already in use.
@@ -66,6 +96,7 @@ class CloudModel {
   // account's.
   TrainerEntry& trainer(const std::string& caller, const std::string& job_name);
   FakeTrainingClient& trainer(const std::string& job_name);
+  bool has_trainer(const std::string& job_name) const { return trainers_.count(job_name) > 0; }
 
   // ---- deployments ----
   FakeDeployment& create_deployment(const std::string& caller, const std::string& account,
@@ -93,6 +124,10 @@ class CloudModel {
   Random random_;
   BucketStore store_;
   FaultHooks hooks_;
+  FaultHooks active_hooks_;
+  std::unique_ptr<FaultInjector> injector_;
+  bool faults_active_ = false;
+  FakeMetrics metrics_;
   std::map<std::string, std::string> account_by_key_;
   std::set<std::string> accounts_;
   std::map<std::string, TrainerEntry> trainers_;                        // by job name

@@ -61,6 +61,13 @@ class FakeCloud {
   void set_deployment_timing(const std::string& account, const std::string& id,
                              const DeploymentTiming& timing);
   void set_fault_hooks(FaultHooks hooks);
+  // Installs a fault plan (fault_plan.h) on top of the hooks, replacing any plan, with a fresh
+  // log; timed entries count from now. The same document as PUT /_fake/v1/faults.
+  void set_fault_plan(FaultPlan plan);
+  void clear_fault_plan();
+  // The installed (or last) plan's log so far, and as printable text (with its seed).
+  std::vector<FaultEvent> fault_log();
+  std::string fault_log_text();
   BucketStore& buckets() { return model_.store(); }
   Clock& clock() { return model_.clock(); }
 

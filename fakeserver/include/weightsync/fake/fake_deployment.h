@@ -27,6 +27,19 @@ struct CompletionServed {
   std::size_t cached_tokens = 0;
 };
 
+// Replica loads that finished, for the metrics.
+struct LoadTally {
+  std::uint64_t done = 0;
+  std::uint64_t error = 0;
+  std::uint64_t bytes_loaded = 0;
+  LoadTally& operator+=(const LoadTally& other) {
+    done += other.done;
+    error += other.error;
+    bytes_loaded += other.bytes_loaded;
+    return *this;
+  }
+};
+
 class FakeDeployment {
  public:
   // `replica_count` > 0 fixes the number of replicas; 0 follows minReplicaCount (at least 1).
@@ -44,6 +57,7 @@ class FakeDeployment {
   bool is_ready(Duration now) const { return now >= ready_at_; }
   Deployment wire(Duration now) const;
   DeploymentTiming& timing() { return timing_; }
+  const LoadTally& tally() const { return tally_; }
 
   // Applies every replica's load whose time has come.
   void advance(Duration now, const FaultHooks& hooks);
@@ -79,6 +93,7 @@ class FakeDeployment {
   int fixed_replica_count_;
   Duration ready_at_;
   std::vector<Replica> replicas_;
+  LoadTally tally_;
   int next_replica_ = 0;  // round robin for completions
   int replica_serial_ = 0;
 };

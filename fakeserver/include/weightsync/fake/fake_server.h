@@ -1,10 +1,15 @@
 // FakeServer: a FakeCloud's API served over HTTP on loopback by cpp-httplib, for tests that
 // exercise the real HttpTransport. start() returns only once the server accepts connections;
-// stop() is prompt and safe at any time (and the destructor calls it).
+// stop() is prompt and safe at any time (and the destructor calls it). Transport faults of a
+// fault plan are acted out on the socket: a delay is slept on the cloud's clock (cut short by
+// stop()), a reset closes the connection before any byte of the answer, a truncated body
+// announces the full Content-Length and sends half. start() ignores SIGPIPE for the process,
+// so writing to a connection the peer closed cannot kill it.
 //
 // Thread-safety: start/stop from one thread; requests are handled on the server's threads.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +43,7 @@ class FakeServer {
   std::thread thread_;
   std::string host_;
   int port_ = 0;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace weightsync::fake

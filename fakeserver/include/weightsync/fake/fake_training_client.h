@@ -64,6 +64,10 @@ class FakeTrainingClient final : public TrainingClient {
   // A new client resuming from a checkpoint: load_state, then a new session with no previous
   // sampler snapshot. Returns the new session id.
   std::string resume(const std::string& path);
+  // A new session on the current weights, as after a resume from an up-to-date checkpoint (the
+  // session-change fault). Returns the new session id.
+  std::string restart_session();
+  bool has_checkpoint(const std::string& path) const { return checkpoints_.count(path) > 0; }
   // The next `count` sampler saves throw SaveFailed.
   void fail_next_saves(int count) { failing_saves_ = count; }
 

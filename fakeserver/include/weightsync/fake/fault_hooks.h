@@ -21,6 +21,10 @@ struct LoadPlan {
   Duration duration{};                   // total time from start to done
   std::optional<std::string> fail_with;  // ends in `error` with this message
   bool stuck = false;                    // never finishes
+  bool delta = false;                    // the load applies a delta (it carries metadata)
+  // The delta is applied to bytes that differ from what the replica serves under the parent's
+  // name, so the rebuilt weights fail their checksum (a parent the replica does not really hold).
+  bool corrupt_parent = false;
 };
 
 struct FaultHooks {
@@ -35,6 +39,9 @@ struct FaultHooks {
   std::function<bool(const std::string& deployment, int replica)> on_prompt_cache_reset;
   // A completion that would answer 200: a status to answer instead (e.g. 503 during warmup).
   std::function<std::optional<int>(const std::string& deployment)> on_completion;
+  // Any response to an authenticated request, after routing: may change it (e.g. add the
+  // transport-fault headers of transport_faults.h).
+  std::function<void(const HttpRequest&, HttpResponse&)> on_response;
 };
 
 }  // namespace weightsync::fake

@@ -6,6 +6,7 @@
 // Thread-safety: none (guarded by FakeCloud's lock).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,6 +49,12 @@ inline constexpr std::string_view kStageLoading = "loading";
 inline constexpr std::string_view kStageDone = "done";
 inline constexpr std::string_view kStageError = "error";
 
+// How a finished load ended, for the deployment's tallies.
+struct LoadOutcome {
+  bool ok = false;
+  std::uint64_t bytes = 0;  // stored bytes downloaded by a successful load
+};
+
 class Replica {
  public:
   Replica(std::string name, Duration manager_ready_at);
@@ -65,10 +72,15 @@ class Replica {
   // Plans and starts a load (replacing any in flight); `hooks.on_load_start` may bend the plan.
   void start_load(LoadOrder order, Duration now, const DeploymentTiming& timing,
                   const std::string& deployment, int index, const FaultHooks& hooks);
-  // Applies the load in flight if its time has come.
-  void advance(Duration now, const std::string& deployment, int index, const FaultHooks& hooks);
+  // Applies the load in flight if its time has come; returns how it ended, if it did.
+  std::optional<LoadOutcome> advance(Duration now, const std::string& deployment, int index,
+                                     const FaultHooks& hooks);
   // Back to the base model: loads, adapters and prompt cache lost, manager down for a while.
   void restart(Duration now, Duration startup_delay);
+  // The hotload manager is down until `until` (no restart: loads and weights stay).
+  void hold_manager_until(Duration until) {
+    manager_ready_at_ = std::max(manager_ready_at_, until);
+  }
   // Forget the chain: the next delta needs a full snapshot first.
   void reset_ledger() { chain_identity_.clear(); }
 
@@ -93,6 +105,7 @@ class Replica {
     Duration end{};
     std::optional<std::string> fail_with;
     bool stuck = false;
+    bool corrupt_parent = false;
   };
   // The bytes to serve for a finished load, or the reason it fails.
   std::variant<std::shared_ptr<const Bytes>, std::string> outcome(const Load& load) const;
