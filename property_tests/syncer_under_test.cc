@@ -1,0 +1,79 @@
+// The two syncers behind SyncerUnderTest.
+#include "syncer_under_test.h"
+
+#include "reference_syncer.h"
+#include "weightsync/weight_syncer.h"
+
+namespace weightsync::props {
+namespace {
+
+class ProductionSyncer final : public SyncerUnderTest {
+ public:
+  ProductionSyncer(TrainingClient& trainer, WeightSyncerOptions options, Clock& clock)
+      : syncer_(trainer, std::move(options), clock) {}
+  std::string save_and_hotload(const std::string& name,
+                               std::optional<CheckpointKind> explicit_kind) override {
+    std::optional<std::string> type;
+    if (explicit_kind) type = std::string(to_string(*explicit_kind));
+    return syncer_.save_and_hotload(name, type);
+  }
+  std::optional<std::string> save_only(const std::string& name) override {
+    return syncer_.save_only(name);
+  }
+  bool hotload(const std::string& snapshot, CheckpointKind kind) override {
+    return syncer_.hotload(snapshot, std::string(to_string(kind)));
+  }
+  void reset_delta_chain() override { syncer_.reset_delta_chain(); }
+  std::string base_identity() const override { return syncer_.chain().base_identity; }
+
+ private:
+  WeightSyncer syncer_;
+};
+
+class ReferencePort final : public SyncerUnderTest {
+ public:
+  ReferencePort(TrainingClient& trainer, DeploymentManager& manager, const SyncerSettings& s)
+      : syncer_(trainer, manager, s.deployment_id, s.base_model, seconds(s.hotload_timeout_s),
+                s.lora_rank) {}
+  std::string save_and_hotload(const std::string& name,
+                               std::optional<CheckpointKind> explicit_kind) override {
+    return syncer_.save_and_hotload(name, explicit_kind);
+  }
+  std::optional<std::string> save_only(const std::string& name) override {
+    return syncer_.save_only(name);
+  }
+  bool hotload(const std::string& snapshot, CheckpointKind kind) override {
+    return syncer_.hotload(snapshot, kind);
+  }
+  void reset_delta_chain() override { syncer_.reset_delta_chain(); }
+  std::string base_identity() const override { return syncer_.base_identity(); }
+
+ private:
+  ReferenceSyncer syncer_;
+};
+
+}  // namespace
+
+std::unique_ptr<SyncerUnderTest> make_production_syncer(TrainingClient& trainer,
+                                                        DeploymentManager& manager, Clock& clock,
+                                                        const SyncerSettings& s) {
+  WeightSyncerOptions o;
+  o.deploy_mgr = &manager;
+  o.deployment_id = s.deployment_id;
+  o.base_model = s.base_model;
+  o.hotload_timeout = s.hotload_timeout_s;
+  o.first_checkpoint_type = s.first_checkpoint_type;
+  o.warmup_max_retries = s.warmup_max_retries;
+  o.lora_rank = s.lora_rank;
+  o.hotload_ready_timeout = 60;
+  o.hotload_ready_poll_interval = 1;
+  return std::make_unique<ProductionSyncer>(trainer, std::move(o), clock);
+}
+
+std::unique_ptr<SyncerUnderTest> make_reference_syncer(TrainingClient& trainer,
+                                                       DeploymentManager& manager,
+                                                       const SyncerSettings& s) {
+  return std::make_unique<ReferencePort>(trainer, manager, s);
+}
+
+}  // namespace weightsync::props

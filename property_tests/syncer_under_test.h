@@ -1,0 +1,58 @@
+// One face for the two syncers the properties run against: the production WeightSyncer and the
+// faithful port of the reference (reference_syncer.h). Both see the trainer through a proxy, so
+// a re-attach can hand the loop a new trainer job as a user's code would.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "weightsync/deployment_manager.h"
+#include "weightsync/fake/fake_training_client.h"
+#include "weightsync/snapshot_chain.h"
+
+namespace weightsync::props {
+
+// Forwards to whichever fake trainer the loop currently trains.
+class TrainerProxy final : public TrainingClient {
+ public:
+  explicit TrainerProxy(fake::FakeTrainingClient*& current) : current_(current) {}
+  SamplerSave save_weights_for_sampler(const std::string& name, CheckpointKind kind) override {
+    return current_->save_weights_for_sampler(name, kind);
+  }
+  std::string save_state(const std::string& name) override { return current_->save_state(name); }
+  std::string session_id() const override { return current_->session_id(); }
+
+ private:
+  fake::FakeTrainingClient*& current_;
+};
+
+struct SyncerSettings {
+  std::string deployment_id;
+  std::string base_model;
+  double hotload_timeout_s = 30;
+  std::string first_checkpoint_type = "base";
+  int warmup_max_retries = 2;
+  int lora_rank = 0;
+};
+
+class SyncerUnderTest {
+ public:
+  virtual ~SyncerUnderTest() = default;
+  // Throws on failure, as the seed's save_and_hotload.
+  virtual std::string save_and_hotload(const std::string& name,
+                                       std::optional<CheckpointKind> explicit_kind) = 0;
+  virtual std::optional<std::string> save_only(const std::string& name) = 0;
+  virtual bool hotload(const std::string& snapshot, CheckpointKind kind) = 0;
+  virtual void reset_delta_chain() = 0;
+  virtual std::string base_identity() const = 0;
+};
+
+std::unique_ptr<SyncerUnderTest> make_production_syncer(TrainingClient& trainer,
+                                                        DeploymentManager& manager, Clock& clock,
+                                                        const SyncerSettings& settings);
+std::unique_ptr<SyncerUnderTest> make_reference_syncer(TrainingClient& trainer,
+                                                       DeploymentManager& manager,
+                                                       const SyncerSettings& settings);
+
+}  // namespace weightsync::props
