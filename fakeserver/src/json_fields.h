@@ -70,7 +70,9 @@ class JsonFields {
     if (!v->is_number_integer()) fail(at(key), expected, *v);
     if (v->is_number_unsigned()) {
       const auto u = v->get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(hi)) fail(at(key), expected, *v);
+      if (u > static_cast<std::uint64_t>(hi) || static_cast<std::int64_t>(u) < lo) {
+        fail(at(key), expected, *v);
+      }
       return static_cast<std::int64_t>(u);
     }
     const auto i = v->get<std::int64_t>();
