@@ -196,6 +196,7 @@ FakeDeployment& CloudModel::create_deployment(const std::string& caller, const s
                                               const std::string& id,
                                               const DeploymentConfig& config) {
   check_visible(caller, account, "account " + account);
+  if (!accounts_.count(account)) throw HttpError(404, "account " + account + " not found");
   check_resource_id("deploymentId", id);
   const std::string name = deployment_name(account, id);
   if (deployments_.count(name)) throw HttpError(409, "deployment " + name + " already exists");
