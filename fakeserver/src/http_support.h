@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,8 +83,16 @@ inline HttpResponse json_response(int status, std::string body) {
   return HttpResponse{status, {{"Content-Type", "application/json"}}, std::move(body)};
 }
 
+// `text` with every byte that is not valid UTF-8 replaced (U+FFFD): messages quote raw input,
+// and JSON can only carry valid UTF-8.
+inline std::string valid_utf8(std::string_view text) {
+  const std::string quoted = nlohmann::json(std::string(text))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json::parse(quoted).get<std::string>();
+}
+
 inline HttpResponse error_response(int status, std::string_view message) {
-  return json_response(status, encode_error(status, message));
+  return json_response(status, encode_error(status, valid_utf8(message)));
 }
 
 }  // namespace weightsync::fake::detail

@@ -178,6 +178,23 @@ TEST_F(ControlApi, MetricsCountRequestsHotloadsBytesAndFaults) {
   expect_error("GET", "/metrics", "", 401, "unknown API key", "bad-key");
 }
 
+TEST_F(ControlApi, InvalidUtf8QuotedInAnErrorStillGetsAJsonError) {
+  // Found by the router fuzzer: the parser's message quotes the raw byte.
+  for (const std::string& path :
+       {std::string("/v1/accounts/acme/deployments?deploymentId=e"), std::string(kTrainers)}) {
+    const HttpResponse r = cloud.handle(request("POST", path, "{\"enabl\xffHotLoad\":true}"));
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NO_THROW(json::parse(r.body)) << r.body;
+  }
+  make_ready_deployment("d");
+  HttpRequest h = request("GET", std::string(kHotloadPath));
+  h.headers.emplace_back(std::string(kModelHeader), "m\xfe");
+  h.headers.emplace_back(std::string(kDeploymentHeader), "accounts/acme/deployments/d");
+  const HttpResponse r = cloud.handle(h);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NO_THROW(json::parse(r.body)) << r.body;
+}
+
 // ---- transport faults on a real socket ----
 
 class TransportFaultsOverHttp : public ::testing::Test, public CloudFixture {
