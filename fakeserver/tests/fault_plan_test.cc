@@ -169,13 +169,34 @@ TEST(FaultPlan, TimedReplicaRestartMakesTheNextSaveABase) {
   w.expect_all_serve_trainer();
 }
 
-TEST(FaultPlan, ReplicaRestartMidLoadTimesOutAndRecovers) {
+// The restarted replica sits idle on the base model; the manager resubmits the delta, which
+// cannot apply there, so the sync fails at once instead of at the hotload timeout.
+TEST(FaultPlan, ReplicaRestartMidDeltaIsResubmittedAndFailsFastNotAtTheTimeout) {
   World w;
   w.install(R"({"faults":[{"fault":"replica_restart","count":1,"afterFraction":0.5}]})");
-  EXPECT_THROW(w.sync("s1"), Timeout);
+  const Duration start = w.clock.now();
+  try {
+    w.sync("s1");
+    FAIL() << "expected HotloadFailed";
+  } catch (const Timeout& e) {
+    FAIL() << "waited out the timeout instead of resubmitting: " << e.what();
+  } catch (const HotloadFailed&) {
+  }
+  EXPECT_LT(w.clock.now() - start, seconds(w.syncer_options().hotload_timeout));
   EXPECT_EQ(w.replica().restarts, 1);
   EXPECT_EQ(w.replica().served_identity, "");
   w.expect_recovers_with_a_base("s2");
+}
+
+// A base survives the same restart: the resubmitted load completes on the restarted replica.
+TEST(FaultPlan, ReplicaRestartMidBaseIsResubmittedAndTheSyncSucceeds) {
+  World w;
+  w.syncer->reset_delta_chain();
+  w.install(R"({"faults":[{"fault":"replica_restart","count":1,"afterFraction":0.5}]})");
+  w.sync("s1");
+  EXPECT_EQ(w.syncer->last_sync().kind, CheckpointKind::base);
+  EXPECT_EQ(w.replica().restarts, 1);
+  w.expect_all_serve_trainer();
 }
 
 TEST(FaultPlan, HotloadManagerNotReadyAfterStartIsWaitedOutBeforeTheFirstHotload) {

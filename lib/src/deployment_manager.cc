@@ -49,6 +49,20 @@ std::string describe_replicas(const HotloadStatus& status) {
   return out.str();
 }
 
+// Polls a replica must look idle before a hotload is resubmitted, and how often at most.
+constexpr int kStalledPollsBeforeResubmit = 2;
+constexpr int kMaxResubmits = 3;
+
+// Idle (or done with something else) while neither loading nor serving `identity`.
+bool any_replica_stalled(const HotloadStatus& status, const std::string& identity) {
+  return std::any_of(status.replicas.begin(), status.replicas.end(), [&](const ReplicaStatus& r) {
+    const std::string& stage = r.loading_state.stage;
+    const bool at_rest = stage.empty() || stage == "idle" || stage == "done";
+    return at_rest && r.current_snapshot_identity != identity &&
+           r.loading_state.target_snapshot_identity != identity;
+  });
+}
+
 bool serves_everywhere(const HotloadStatus& status, const std::string& identity) {
   return !status.replicas.empty() &&
          std::all_of(status.replicas.begin(), status.replicas.end(), [&](const ReplicaStatus& r) {
@@ -224,9 +238,18 @@ HotloadStatus DeploymentManager::hotload_status(const std::string& deployment_id
 HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_id,
                                                   const std::string& base_model,
                                                   const std::string& identity, Duration timeout) {
+  return wait_for_hotload(deployment_id, base_model, identity, timeout, nullptr);
+}
+
+HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_id,
+                                                  const std::string& base_model,
+                                                  const std::string& identity, Duration timeout,
+                                                  const HotloadRequest* resubmit) {
   const Duration start = clock_.now();
   HotloadStatus status;
   std::string last_error;
+  int stalled_polls = 0;
+  int resubmits = 0;
   for (;;) {
     try {
       status = hotload_status(deployment_id, base_model);
@@ -242,6 +265,18 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
         }
       }
       if (serves_everywhere(status, identity)) return status;
+      // A replica that restarted mid-load is idle, neither loading nor serving the snapshot: it
+      // will not get there by itself. Resubmitting is safe (the deployment treats the same
+      // identity as the same load) and gives it the load again.
+      stalled_polls = any_replica_stalled(status, identity) ? stalled_polls + 1 : 0;
+      if (resubmit && stalled_polls >= kStalledPollsBeforeResubmit && resubmits < kMaxResubmits) {
+        ++resubmits;
+        stalled_polls = 0;
+        log(LogLevel::warning, "hotload of '" + identity + "' onto '" + deployment_id +
+                                   "': a replica is idle without it (" + describe_replicas(status) +
+                                   "); resubmitting");
+        hotload(deployment_id, base_model, *resubmit);
+      }
     } catch (const ApiError& e) {
       if (!transient(e.status())) throw;
       last_error = e.what();
@@ -266,7 +301,7 @@ HotloadStatus DeploymentManager::hotload_and_wait(const std::string& deployment_
                                                   const std::string& base_model,
                                                   const HotloadRequest& request, Duration timeout) {
   hotload(deployment_id, base_model, request);
-  return wait_for_hotload(deployment_id, base_model, request.identity, timeout);
+  return wait_for_hotload(deployment_id, base_model, request.identity, timeout, &request);
 }
 
 HotloadStatus DeploymentManager::wait_for_hotload_ready(const std::string& deployment_id,

@@ -451,6 +451,33 @@ TEST_F(DeploymentManagerTest, HotloadAndWaitPostsThenPolls) {
   EXPECT_EQ(status.replicas.size(), 1u);
 }
 
+// A replica that restarted mid-load sits idle without the snapshot; after two such polls the
+// same request is resubmitted, which the deployment treats as the same load.
+TEST_F(DeploymentManagerTest, HotloadAndWaitResubmitsWhenAReplicaRestartedMidLoad) {
+  const std::string idle =
+      status_body({replica("r0", "s1", true), replica("r1", "", true, "idle")});
+  transport_.expect("POST", kHotload, 200, "{}")
+      .expect("GET", kHotload, 200, idle)
+      .expect("GET", kHotload, 200, idle)
+      .expect("POST", kHotload, 200, "{}")
+      .expect("GET", kHotload, 200,
+              status_body({replica("r0", "s1", true), replica("r1", "", false, "loading", "s1")}))
+      .expect("GET", kHotload, 200,
+              status_body({replica("r0", "s1", true), replica("r1", "s1", true)}));
+  const HotloadRequest request{"s1", true, std::nullopt};
+  mgr_.hotload_and_wait("d1", "m", request, seconds(60));
+  ASSERT_EQ(transport_.requests().size(), 6u);
+  EXPECT_EQ(transport_.requests()[3].body, transport_.requests()[0].body);
+  EXPECT_TRUE(log_.contains(LogLevel::warning, "resubmitting"));
+}
+
+TEST_F(DeploymentManagerTest, WaitForHotloadAloneNeverResubmits) {
+  const std::string idle = status_body({replica("r0", "", true, "idle")});
+  transport_.expect("GET", kHotload, 200, idle, 4);
+  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(6)), Timeout);
+  for (const auto& r : transport_.requests()) EXPECT_EQ(r.method, "GET");
+}
+
 // ---- wait_for_hotload_ready ----
 
 TEST_F(DeploymentManagerTest, HotloadReadyWaitsForTheManagerToReportReplicas) {

@@ -71,6 +71,9 @@ class DeploymentManager {
   // the expected and served snapshots, the last stage and readiness of each replica.
   HotloadStatus wait_for_hotload(const std::string& deployment_id, const std::string& base_model,
                                  const std::string& identity, Duration timeout);
+  // As hotload then wait_for_hotload, and if a replica sits idle without the snapshot for two
+  // polls (it restarted mid-load), resubmits the same request (at most 3 times): safe, since
+  // the deployment treats a resubmitted identity as the same load.
   HotloadStatus hotload_and_wait(const std::string& deployment_id, const std::string& base_model,
                                  const HotloadRequest& request, Duration timeout);
   // Polls until the hotload manager reports at least one replica (before that, a hotload can
@@ -82,6 +85,9 @@ class DeploymentManager {
   WarmupResult warmup(const std::string& deployment_id, int max_retries);
 
  private:
+  HotloadStatus wait_for_hotload(const std::string& deployment_id, const std::string& base_model,
+                                 const std::string& identity, Duration timeout,
+                                 const HotloadRequest* resubmit);
   HttpResponse send(const std::string& method, const std::string& path, std::string body,
                     Headers extra_headers = {});
   HttpResponse expect_ok(const std::string& what, HttpResponse response);
