@@ -28,6 +28,7 @@ constexpr const char* kAccount = "sim";
 constexpr const char* kApiKey = "sim-api-key";
 constexpr const char* kTrainerId = "trainer";
 constexpr const char* kDeploymentId = "sim-deployment";
+constexpr int kMaxResyncAttempts = 1000;
 
 // Independent streams from one seed, so that e.g. turning faults on does not change the
 // generation lengths.
@@ -87,6 +88,7 @@ class Run final : public SyncSession {
   RunResult run();
 
   bool save_and_hotload(int step) override;
+  bool save_and_hotload_named(const std::string& name);
   std::optional<std::string> save_only(int step) override;
   bool wait_for_hotload_ready() override;
   bool hotload(const std::string& snapshot) override;
@@ -145,6 +147,7 @@ class Run final : public SyncSession {
   Duration failing_since_{};  // start of the first failed attempt of the current run
   Duration attempt_start_{};  // start of the attempt a split save_only opened
   double recover_total_s_ = 0;
+  Duration resync_time_{};  // catch-up syncs made while waiting for samples
 };
 
 // The load model: a replica's load takes the simulated snapshot's time, whatever the size of
@@ -286,9 +289,13 @@ void Run::record_sync_call(Duration start, bool attempt_ends) {
 }
 
 bool Run::save_and_hotload(int step) {
+  return save_and_hotload_named("step-" + std::to_string(step));
+}
+
+bool Run::save_and_hotload_named(const std::string& name) {
   const Duration start = clock_.now();
   try {
-    syncer_->save_and_hotload("step-" + std::to_string(step));
+    syncer_->save_and_hotload(name);
   } catch (const Error&) {
     // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
     // says which, and the library has already reset the chain where it had to.
@@ -341,8 +348,27 @@ void Run::take_batch(int step) {
     sampler_->admit_up_to(sampler_->admitted() + batch);
   }
   int used = 0;
+  int resync_attempts = 0;
   while (used < batch) {
     auto& ready = sampler_->finished();
+    // Replicas further behind than the bound can only produce samples that will be dropped: the
+    // trainer syncs its current weights before waiting any longer (an asynchronous loop's
+    // catch-up after failed syncs).
+    if (ready.empty() && bound && drop && !sampler_->loading() &&
+        (step - 1) - sampler_->served_version() > *bound) {
+      if (++resync_attempts > kMaxResyncAttempts) {
+        throw std::runtime_error(with_seed(
+            scenario_, "the deployment stayed more than " + std::to_string(*bound) +
+                           " versions behind at step " + std::to_string(step) + " after " +
+                           std::to_string(kMaxResyncAttempts) + " catch-up syncs"));
+      }
+      const Duration start = clock_.now();
+      ++result_.resyncs;
+      save_and_hotload_named("step-" + std::to_string(step - 1) + "-resync-" +
+                             std::to_string(result_.resyncs));
+      resync_time_ += clock_.now() - start;
+      continue;
+    }
     if (ready.empty()) {
       if (!clock_.run_next()) {
         throw std::runtime_error(with_seed(
@@ -390,8 +416,11 @@ RunResult Run::run() {
 
   for (int step = 1; step <= scenario_.steps; ++step) {
     const Duration wait_start = clock_.now();
+    const Duration resync_before = resync_time_;
     take_batch(step);
-    wait += clock_.now() - wait_start;
+    // Catch-up syncs block the trainer as syncs, not as waiting for samples.
+    wait += clock_.now() - wait_start - (resync_time_ - resync_before);
+    sync += resync_time_ - resync_before;
 
     const Duration step_time = seconds(scenario_.trainer.step_time_s.sample(step_random_));
     clock_.sleep_for(step_time);

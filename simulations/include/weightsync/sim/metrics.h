@@ -71,6 +71,9 @@ struct RunResult {
   std::int64_t snapshots_delta = 0;
   std::int64_t syncs = 0;  // sync attempts that ended with every replica serving the snapshot
   std::int64_t failed_syncs = 0;
+  // async, drop: catch-up syncs made when the replicas fell more than the bound behind (after
+  // failed syncs); included in syncs / failed_syncs.
+  std::int64_t resyncs = 0;
   std::int64_t warmup_failures = 0;
   std::int64_t recoveries = 0;  // successful syncs that ended a run of failed ones
   double time_to_recover_mean_s = 0;
