@@ -20,6 +20,7 @@ ctest --test-dir build/test -j "$jobs" --output-on-failure --timeout 900
 
 echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
 configure build/asan -DWEIGHTSYNC_SANITIZE=ON -DWEIGHTSYNC_BUILD_BENCH=OFF
+# The fuzz targets already run under ASan + UBSan in their own clang build.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900 -LE install
+ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900 -LE "install|fuzz"
