@@ -12,6 +12,12 @@ std::string type_of(const json& v) {
   return v.type_name();
 }
 
+// Serializes without throwing on invalid UTF-8 in a string (replaced by U+FFFD): a name or an
+// error message quoting bad input must not turn into an exception of the JSON library.
+std::string to_text(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string excerpt(std::string_view body) {
   constexpr std::size_t kMax = 200;
   if (body.size() <= kMax) return std::string(body);
@@ -137,7 +143,7 @@ std::string encode(const HotloadRequest& request) {
         {"compression_format", m->compression_format},
         {"checksum_format", m->checksum_format}};
   }
-  return o.dump();
+  return to_text(o);
 }
 
 HotloadRequest decode_hotload_request(std::string_view body) {
@@ -175,7 +181,7 @@ std::string encode(const HotloadStatus& status) {
                           {"target_snapshot_identity", r.loading_state.target_snapshot_identity}}},
                         {"loaded_adapters", adapters}});
   }
-  return json{{"replicas", replicas}}.dump();
+  return to_text(json{{"replicas", replicas}});
 }
 
 HotloadStatus decode_hotload_status(std::string_view body) {
@@ -228,7 +234,7 @@ std::string encode(const DeploymentConfig& config) {
   put_opt(o, "hotLoadTrainerJob", config.hot_load_trainer_job);
   put_opt(o, "hotLoadBucketType", config.hot_load_bucket_type);
   put_opt(o, "hotLoadTransitionType", config.hot_load_transition_type);
-  return o.dump();
+  return to_text(o);
 }
 
 DeploymentConfig decode_deployment_config(std::string_view body) {
@@ -246,16 +252,15 @@ DeploymentConfig decode_deployment_config(std::string_view body) {
 }
 
 std::string encode(const Deployment& d) {
-  return json{{"name", d.name},
-              {"state", d.state},
-              {"baseModel", d.base_model},
-              {"minReplicaCount", d.min_replica_count},
-              {"maxReplicaCount", d.max_replica_count},
-              {"enableHotLoad", d.enable_hot_load},
-              {"hotLoadBucketUrl", d.hot_load_bucket_url},
-              {"hotLoadTrainerJob", d.hot_load_trainer_job},
-              {"hotLoadTransitionType", d.hot_load_transition_type}}
-      .dump();
+  return to_text(json{{"name", d.name},
+                      {"state", d.state},
+                      {"baseModel", d.base_model},
+                      {"minReplicaCount", d.min_replica_count},
+                      {"maxReplicaCount", d.max_replica_count},
+                      {"enableHotLoad", d.enable_hot_load},
+                      {"hotLoadBucketUrl", d.hot_load_bucket_url},
+                      {"hotLoadTrainerJob", d.hot_load_trainer_job},
+                      {"hotLoadTransitionType", d.hot_load_transition_type}});
 }
 
 Deployment decode_deployment(std::string_view body) {
@@ -280,7 +285,7 @@ std::string encode(const DeploymentUpdate& u) {
   put_opt(o, "hotLoadTransitionType", u.hot_load_transition_type);
   put_opt(o, "minReplicaCount", u.min_replica_count);
   put_opt(o, "maxReplicaCount", u.max_replica_count);
-  return o.dump();
+  return to_text(o);
 }
 
 std::string update_mask(const DeploymentUpdate& u) {
@@ -335,7 +340,7 @@ DeploymentUpdate decode_deployment_update(std::string_view body, std::string_vie
 std::string encode_account_list(const std::vector<std::string>& account_ids) {
   json list = json::array();
   for (const auto& id : account_ids) list.push_back({{"name", "accounts/" + id}});
-  return json{{"accounts", list}}.dump();
+  return to_text(json{{"accounts", list}});
 }
 
 std::vector<std::string> decode_account_list(std::string_view body) {
@@ -363,11 +368,10 @@ std::vector<std::string> decode_account_list(std::string_view body) {
 // ---- completions --------------------------------------------------------------------------
 
 std::string encode(const CompletionRequest& r) {
-  return json{{"model", r.model},
-              {"prompt", r.prompt},
-              {"max_tokens", r.max_tokens},
-              {"temperature", r.temperature}}
-      .dump();
+  return to_text(json{{"model", r.model},
+                      {"prompt", r.prompt},
+                      {"max_tokens", r.max_tokens},
+                      {"temperature", r.temperature}});
 }
 
 CompletionRequest decode_completion_request(std::string_view body) {
@@ -395,7 +399,7 @@ CompletionRequest decode_completion_request(std::string_view body) {
 // ---- errors -------------------------------------------------------------------------------
 
 std::string encode_error(int status, std::string_view message) {
-  return json{{"error", {{"code", status}, {"message", std::string(message)}}}}.dump();
+  return to_text(json{{"error", {{"code", status}, {"message", std::string(message)}}}});
 }
 
 std::string error_message(std::string_view body) {

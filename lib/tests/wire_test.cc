@@ -384,6 +384,19 @@ TEST(WireCompletion, DecodeRejectsWrongPromptType) {
 
 // ---- errors ----
 
+TEST(WireErrors, InvalidUtf8InAMessageIsReplacedNotThrown) {
+  const std::string body = encode_error(400, std::string("bad name '\xff\xfe'"));
+  const auto parsed = nlohmann::json::parse(body);
+  EXPECT_EQ(parsed["error"]["code"], 400);
+  EXPECT_NE(parsed["error"]["message"].get<std::string>().find("bad name"), std::string::npos);
+}
+
+TEST(WireHotload, InvalidUtf8InAnIdentityIsEncodedNotThrown) {
+  HotloadRequest r;
+  r.identity = "step-\xc3";
+  EXPECT_NO_THROW(decode_hotload_request(encode(r)));
+}
+
 TEST(WireErrors, EncodesCodeAndMessage) {
   EXPECT_EQ(json::parse(encode_error(400, "extra inputs are not permitted")),
             json::parse(R"({"error":{"code":400,"message":"extra inputs are not permitted"}})"));
