@@ -48,8 +48,8 @@ StalenessStats StalenessRecorder::stats() const {
 }
 
 const std::vector<std::string>& wall_clock_fields() {
-  static const std::vector<std::string> fields = {"wall_seconds", "cycles_per_second",
-                                                  "sim_to_wall_ratio"};
+  static const std::vector<std::string> fields = {"wall_seconds", "cpu_seconds",
+                                                  "cycles_per_second", "sim_to_wall_ratio"};
   return fields;
 }
 
@@ -105,6 +105,7 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
   j["scenario"] = to_json(r.scenario);
   if (include_wall) {
     j["wall_seconds"] = r.wall_seconds;
+    j["cpu_seconds"] = r.cpu_seconds;
     j["cycles_per_second"] = r.cycles_per_second;
     j["sim_to_wall_ratio"] = r.sim_to_wall_ratio;
   }

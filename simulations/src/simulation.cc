@@ -2,6 +2,8 @@
 // and play the RL loop step by step under a sync policy.
 #include "weightsync/sim/simulation.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -46,6 +48,12 @@ PolicySettings policy_settings(const PolicySpec& spec) {
       spec.stale_samples == "downweight" ? StaleSamples::downweight : StaleSamples::drop;
   s.downweight_factor = spec.downweight_factor;
   return s;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 std::string with_seed(const Scenario& s, const std::string& message) {
@@ -401,6 +409,7 @@ void Run::take_batch(int step) {
 
 RunResult Run::run() {
   const auto wall_start = std::chrono::steady_clock::now();
+  const double cpu_start = thread_cpu_seconds();
   setup();
   SamplerOptions sampler_options;
   sampler_options.generation_tokens = scenario_.rollout.generation_tokens;
@@ -467,6 +476,7 @@ RunResult Run::run() {
 
   r.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  r.cpu_seconds = thread_cpu_seconds() - cpu_start;
   r.cycles_per_second =
       r.wall_seconds > 0 ? static_cast<double>(r.syncs + r.failed_syncs) / r.wall_seconds : 0;
   r.sim_to_wall_ratio = r.wall_seconds > 0 ? total_s / r.wall_seconds : 0;

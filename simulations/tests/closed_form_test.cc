@@ -55,6 +55,8 @@ TEST_F(ClosedForm, EveryNHasMeanStalenessNMinusOneOverTwoAndOverheadTsyncOverNTs
     // Generation (1 s per step) is the only time the trainer waits.
     EXPECT_NEAR(r.simulated_seconds,
                 s.steps * (kClosedFormStep + 1.0) + s.steps / n * kClosedFormSync, 1e-9);
+    EXPECT_NEAR(r.train_seconds + r.sync_seconds + r.wait_seconds, r.simulated_seconds, 1e-9);
+    EXPECT_NEAR(r.trainer_idle_fraction, s.steps * 1.0 / r.simulated_seconds, 1e-12);
   }
 }
 

@@ -49,9 +49,9 @@ void print_summary(std::ostream& out, const RunResult& r) {
   out << "  syncs " << r.syncs << ", failed " << r.failed_syncs << ", recoveries " << r.recoveries
       << ", bytes base " << r.bytes_base << ", delta " << r.bytes_delta << ", verified "
       << r.verified_syncs << "/" << r.syncs << "\n";
-  out << "  simulated " << r.simulated_seconds << " s in " << r.wall_seconds << " s wall ("
-      << r.cycles_per_second << " sync cycles/s, " << r.sim_to_wall_ratio
-      << "x faster than simulated time)\n";
+  out << "  simulated " << r.simulated_seconds << " s in " << r.wall_seconds << " s wall, "
+      << r.cpu_seconds << " s CPU (" << r.cycles_per_second << " sync cycles/s, "
+      << r.sim_to_wall_ratio << "x faster than simulated time)\n";
 }
 
 // "[#####.....]  12/40  ETA 00:01:23", redrawn in place; only on a terminal.

@@ -86,6 +86,7 @@ struct RunResult {
 
   // Wall clock: the only nondeterministic fields.
   double wall_seconds = 0;
+  double cpu_seconds = 0;        // CPU time of the thread that ran it (robust on a busy machine)
   double cycles_per_second = 0;  // sync attempts per wall second
   double sim_to_wall_ratio = 0;
 };
