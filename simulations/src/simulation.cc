@@ -106,7 +106,7 @@ class Run final : public SyncSession {
     fake::FakeCloudOptions o;
     o.seed = stream_seed(s.seed, kFakeWorld);
     o.replicas_per_deployment = s.deployment.replicas;
-    // The load's duration is set per load from the simulated size (install_hooks); the stage
+    // The load's duration is set per load from the simulated size (plan_load); the stage
     // boundaries only name what the replica reports while it waits.
     o.timing.load_pending = Duration::zero();
     o.timing.load_overhead = Duration::zero();
