@@ -129,7 +129,18 @@ SamplerSave FakeTrainingClient::save_weights_for_sampler(const std::string& name
   snapshots_.push_back(record);
   snapshot_weights_[identity] = std::move(full);
   last_sampler_ = identity;
+  forget_old_weights(identity);
   return SamplerSave{record.path, identity};
+}
+
+void FakeTrainingClient::forget_old_weights(const std::string& saved) {
+  std::erase(weights_order_, saved);
+  weights_order_.push_back(saved);
+  const std::size_t keep = options_.keep_snapshot_weights;
+  while (keep > 0 && weights_order_.size() > keep) {
+    snapshot_weights_.erase(weights_order_.front());
+    weights_order_.pop_front();
+  }
 }
 
 std::string FakeTrainingClient::save_state(const std::string& name) {

@@ -67,7 +67,7 @@ void Replica::start_load(LoadOrder order, Duration now, const DeploymentTiming& 
   load_ = std::move(load);
 }
 
-std::variant<std::shared_ptr<const Bytes>, std::string> Replica::outcome(const Load& load) const {
+std::variant<Replica::Served, std::string> Replica::outcome(const Load& load) const {
   const LoadOrder& order = load.order;
   if (load.fail_with) return *load.fail_with;
   if (!order.object) {
@@ -77,10 +77,11 @@ std::variant<std::shared_ptr<const Bytes>, std::string> Replica::outcome(const L
   if (!order.metadata) {
     // Like the real server, a snapshot without incremental metadata is loaded as full weights,
     // even when it holds a delta: the replica then serves bytes that match no trainer snapshot.
-    if (!object.delta_encoded && adler32(*object.bytes) != object.checksum) {
+    const std::uint32_t sum = adler32(*object.bytes);
+    if (!object.delta_encoded && sum != object.checksum) {
       return "snapshot " + order.identity + " is corrupt: its Adler-32 does not match";
     }
-    return object.bytes;
+    return Served{object.bytes, sum};
   }
   const auto& previous = order.metadata->previous_snapshot_identity;
   if (object.lora) {
@@ -99,26 +100,31 @@ std::variant<std::shared_ptr<const Bytes>, std::string> Replica::outcome(const L
            " but the hotload names " + previous + " as its previous snapshot";
   }
   try {
-    Bytes parent = *served_bytes_;
-    // An injected fault: the replica's bytes are not the parent it names (one bit differs).
-    if (load.corrupt_parent && !parent.empty()) parent[parent.size() / 2] ^= 1;
-    auto rebuilt = std::make_shared<const Bytes>(apply_delta(parent, *object.bytes));
-    if (adler32(*rebuilt) != object.checksum) {
-      return "delta " + order.identity +
-             " rebuilt weights whose Adler-32 differs from the "
-             "snapshot's";
+    // apply_delta checks the rebuilt bytes against the delta's own Adler-32; the snapshot's
+    // recorded checksum must be that same one.
+    if (read_delta_header(*object.bytes).checksum != object.checksum) {
+      return "delta " + order.identity + " carries a checksum other than the snapshot's";
     }
-    return rebuilt;
+    std::shared_ptr<const Bytes> rebuilt;
+    if (load.corrupt_parent && !served_bytes_->empty()) {
+      // An injected fault: the replica's bytes are not the parent it names (one bit differs).
+      Bytes parent = *served_bytes_;
+      parent[parent.size() / 2] ^= 1;
+      rebuilt = std::make_shared<const Bytes>(apply_delta(parent, *object.bytes));
+    } else {
+      rebuilt = std::make_shared<const Bytes>(apply_delta(*served_bytes_, *object.bytes));
+    }
+    return Served{std::move(rebuilt), object.checksum};
   } catch (const DeltaError& e) {
     return "delta " + order.identity + " could not be applied: " + e.what();
   }
 }
 
-void Replica::serve(const Load& load, std::shared_ptr<const Bytes> bytes) {
+void Replica::serve(const Load& load, Served served) {
   const StoredObject& object = *load.order.object;
   served_identity_ = load.order.identity;
-  served_checksum_ = adler32(*bytes);
-  served_bytes_ = std::move(bytes);
+  served_checksum_ = served.checksum;
+  served_bytes_ = std::move(served.bytes);
   chain_identity_ = served_identity_;
   if (object.lora) {
     std::erase_if(loaded_adapters_,
@@ -140,7 +146,7 @@ std::optional<LoadOutcome> Replica::advance(Duration now, const std::string& dep
     log(LogLevel::info, "fake replica " + name_ + ": load failed: " + *why);
     return LoadOutcome{false, 0};
   }
-  serve(load, std::get<std::shared_ptr<const Bytes>>(std::move(result)));
+  serve(load, std::get<Served>(std::move(result)));
   stage_ = kStageDone;
   last_error_.clear();
   if (load.order.reset_prompt_cache &&

@@ -192,5 +192,26 @@ TEST_F(TrainerTest, IsSavedWeightsRecognisesOnlySavedBytes) {
   EXPECT_FALSE(t.is_saved_weights(t.weights()));
 }
 
+TEST_F(TrainerTest, KeepSnapshotWeightsBoundsMemoryButKeepsTheDeltaParent) {
+  TrainerOptions options = small_trainer();
+  options.keep_snapshot_weights = 2;
+  auto t = make(options);
+  const std::string s1 = t.save_weights_for_sampler("s1", CheckpointKind::base).snapshot_name;
+  t.step();
+  const std::string s2 = t.save_weights_for_sampler("s2", CheckpointKind::delta).snapshot_name;
+  t.step();
+  const std::string s3 = t.save_weights_for_sampler("s3", CheckpointKind::delta).snapshot_name;
+  EXPECT_EQ(t.snapshot_weights(s1), nullptr);
+  ASSERT_NE(t.snapshot_weights(s2), nullptr);
+  ASSERT_NE(t.snapshot_weights(s3), nullptr);
+  EXPECT_EQ(*t.snapshot_weights(s3), t.weights());
+  t.step();
+  // The next delta still diffs against s3, and every record is kept.
+  const std::string s4 = t.save_weights_for_sampler("s4", CheckpointKind::delta).snapshot_name;
+  EXPECT_EQ(t.find_snapshot(s4)->parent, s3);
+  EXPECT_EQ(t.snapshots().size(), 4u);
+  EXPECT_EQ(t.snapshot_weights(s2), nullptr);
+}
+
 }  // namespace
 }  // namespace weightsync::fake

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ struct TrainerOptions {
   int lora_rank = 0;                          // > 0: LoRA; snapshots are adapters, always full
   // Adapter parameters per unit of rank; 0 means params / 256 (at least 1).
   std::size_t lora_params_per_rank = 0;
+  // The full weights of how many recent saves to keep for snapshot_weights() (the parent of the
+  // next delta is always kept); 0 keeps all. Long simulations bound their memory with it.
+  std::size_t keep_snapshot_weights = 0;
   // Seeds the weights, the updates and the session ids. FakeCloud replaces 0 with a seed drawn
   // from its own generator, so all of a run's randomness comes from the cloud's one seed.
   std::uint64_t seed = 0;
@@ -84,7 +88,8 @@ class FakeTrainingClient final : public TrainingClient {
   const std::vector<SnapshotRecord>& snapshots() const { return snapshots_; }
   // The latest save under `name` (session-scoped), or null; valid until the next save.
   const SnapshotRecord* find_snapshot(const std::string& name) const;
-  // The full reconstructed weights of that save, or null.
+  // The full reconstructed weights of that save, or null (also when keep_snapshot_weights
+  // dropped them).
   std::shared_ptr<const Bytes> snapshot_weights(const std::string& name) const;
   // True if some save of this trainer still held under its name has exactly these bytes.
   bool is_saved_weights(const Bytes& bytes) const;
@@ -96,6 +101,7 @@ class FakeTrainingClient final : public TrainingClient {
   };
   std::string new_session_id();
   Bytes full_bytes_for(CheckpointKind kind) const;
+  void forget_old_weights(const std::string& saved);
 
   BucketStore& store_;
   std::string job_name_;
@@ -109,6 +115,7 @@ class FakeTrainingClient final : public TrainingClient {
   int failing_saves_ = 0;
   std::vector<SnapshotRecord> snapshots_;
   std::map<std::string, std::shared_ptr<const Bytes>> snapshot_weights_;
+  std::deque<std::string> weights_order_;  // snapshot_weights_ keys, oldest save first
   // The previous sampler snapshot of this session: what a delta is computed against.
   std::optional<std::string> last_sampler_;
   std::map<std::string, Checkpoint> checkpoints_;

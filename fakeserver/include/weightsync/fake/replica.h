@@ -108,8 +108,13 @@ class Replica {
     bool corrupt_parent = false;
   };
   // The bytes to serve for a finished load, or the reason it fails.
-  std::variant<std::shared_ptr<const Bytes>, std::string> outcome(const Load& load) const;
-  void serve(const Load& load, std::shared_ptr<const Bytes> bytes);
+  // What a finished load serves, with its Adler-32 (known from the checks, not recomputed).
+  struct Served {
+    std::shared_ptr<const Bytes> bytes;
+    std::uint32_t checksum = 0;
+  };
+  std::variant<Served, std::string> outcome(const Load& load) const;
+  void serve(const Load& load, Served served);
 
   std::string name_;
   Duration manager_ready_at_;
