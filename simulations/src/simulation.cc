@@ -80,6 +80,8 @@ class Run final : public SyncSession {
     trainer_options.params = static_cast<std::size_t>(scenario.model.proxy_params);
     trainer_options.changed_fraction = scenario.model.changed_fraction_per_step;
     trainer_options.seed = stream_seed(scenario.seed, kFakeWorld);
+    // Checks compare checksums, not bytes: only the next delta's parent must stay in memory.
+    trainer_options.keep_snapshot_weights = 2;
     fake_trainer_ = &cloud_.create_trainer(kAccount, kTrainerId, trainer_options);
     trainer_ =
         std::make_unique<TimedTrainingClient>(*fake_trainer_, clock_, scenario_, book_, faults_);
