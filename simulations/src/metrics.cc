@@ -90,6 +90,7 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
   j["snapshots_delta"] = r.snapshots_delta;
   j["syncs"] = r.syncs;
   j["failed_syncs"] = r.failed_syncs;
+  j["failed_sync_seconds"] = r.failed_sync_seconds;
   j["resyncs"] = r.resyncs;
   j["warmup_failures"] = r.warmup_failures;
   j["recoveries"] = r.recoveries;

@@ -292,6 +292,7 @@ void Run::record_sync_call(Duration start, bool attempt_ends) {
     return;
   }
   ++result_.failed_syncs;
+  result_.failed_sync_seconds += to_seconds(clock_.now() - start);
   if (!failing_) {
     failing_ = true;
     failing_since_ = start;
@@ -328,6 +329,7 @@ bool Run::wait_for_hotload_ready() {
     return true;
   } catch (const Error&) {
     ++result_.failed_syncs;
+    result_.failed_sync_seconds += to_seconds(clock_.now() - attempt_start_);
     if (!failing_) {
       failing_ = true;
       failing_since_ = attempt_start_;

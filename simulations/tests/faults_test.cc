@@ -57,6 +57,9 @@ TEST_F(Faults, AStuckLoadCostsTheHotloadTimeout) {
   ASSERT_GT(r.faults_injected.at("load_stuck"), 0);
   EXPECT_EQ(r.failed_syncs, r.faults_injected.at("load_stuck"));
   EXPECT_GE(r.hotload_seconds, 60.0 * static_cast<double>(r.failed_syncs));
+  // Each failed attempt waited out the timeout: that is the time failed syncs cost.
+  EXPECT_GE(r.failed_sync_seconds, 60.0 * static_cast<double>(r.failed_syncs));
+  EXPECT_LE(r.failed_sync_seconds, r.sync_seconds);
   EXPECT_EQ(r.verification_failures, 0);
 }
 
@@ -68,6 +71,7 @@ TEST_F(Faults, SlowDownloadsLengthenSyncs) {
   SCOPED_TRACE(seed_note(s));
   const RunResult slow = run_simulation(s);
   EXPECT_EQ(slow.failed_syncs, 0);
+  EXPECT_EQ(slow.failed_sync_seconds, 0);
   EXPECT_GT(slow.hotload_seconds, 3 * fast.hotload_seconds);
 }
 

@@ -71,6 +71,9 @@ struct RunResult {
   std::int64_t snapshots_delta = 0;
   std::int64_t syncs = 0;  // sync attempts that ended with every replica serving the snapshot
   std::int64_t failed_syncs = 0;
+  // The trainer's time inside sync attempts that failed (from the start of the attempt to the
+  // call giving up): the time failed syncs cost directly, before any base re-sent after them.
+  double failed_sync_seconds = 0;
   // async, drop: catch-up syncs made when the replicas fell more than the bound behind (after
   // failed syncs); included in syncs / failed_syncs.
   std::int64_t resyncs = 0;
