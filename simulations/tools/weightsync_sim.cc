@@ -1,4 +1,5 @@
-// weightsync-sim: run one scenario, sweep policies over it, or replay a run from its JSON.
+// weightsync-sim: run one scenario, sweep policies over it, replay a run from its JSON, or write
+// the sync-policy report of a scenario.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "weightsync/log.h"
+#include "weightsync/sim/report.h"
 #include "weightsync/sim/simulation.h"
 #include "weightsync/sim/sweep.h"
 #include "weightsync/sim/sync_policy.h"
@@ -148,6 +150,19 @@ int replay_command(const std::string& json_path, const std::string& json_out) {
   return 1;
 }
 
+int report_command(const ReportOptions& options) {
+  ProgressBar bar(isatty(STDOUT_FILENO) != 0);
+  const Recommendation rec =
+      write_report(options, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+  std::cout << "report written to " << (options.out_dir / "README.md").string() << " ("
+            << (rec.chosen
+                    ? "recommended within staleness budget " +
+                          std::to_string(options.staleness_budget) + ": " + rec.policy_label
+                    : "no policy fits staleness budget " + std::to_string(options.staleness_budget))
+            << ")\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,6 +209,27 @@ int main(int argc, char** argv) {
   replay->add_option("--json", replay_json, "A run's JSON (from run --json or sweep)")->required();
   replay->add_option("--out", replay_out, "Also write the replayed run's JSON here");
 
+  ReportOptions report_options;
+  report_options.jobs = jobs;
+  std::string report_scenario;
+  std::string report_out;
+  auto* report = app.add_subcommand(
+      "report",
+      "Run every policy (every step, every 2/4/8/16, async k=1/2/4) over a scenario with and "
+      "without faults and write DIR/README.md with tables, gnuplot PNGs and a recommendation");
+  report->add_option("--scenario", report_scenario, "Scenario JSON file")->required();
+  report->add_option("--out", report_out, "Directory for README.md, the PNGs and data/")
+      ->required();
+  report
+      ->add_option("--budget", report_options.staleness_budget,
+                   "Staleness budget K: the recommendation keeps p99 staleness <= K (default 2)")
+      ->check(CLI::Range(0, 1000000));
+  report->add_option("--steps", report_options.steps, "Training steps (overrides the scenario)");
+  report->add_option("--seeds", report_options.seeds, "Seeds (default 1,2,3)")->delimiter(',');
+  report->add_option("--jobs", report_options.jobs, "Runs in parallel (threads)")
+      ->check(CLI::Range(1, 1024));
+  report->add_option("--gnuplot", report_options.gnuplot, "The gnuplot program (default gnuplot)");
+
   auto* policies = app.add_subcommand("policies", "List the sync policies");
 
   CLI11_PARSE(app, argc, argv);
@@ -202,6 +238,11 @@ int main(int argc, char** argv) {
     if (*run) return run_command(scenario_path, overrides, json_out, no_wall);
     if (*sweep) return sweep_command(scenario_path, spec, sweep_steps, jobs, out_dir);
     if (*replay) return replay_command(replay_json, replay_out);
+    if (*report) {
+      report_options.scenario_path = report_scenario;
+      report_options.out_dir = report_out;
+      return report_command(report_options);
+    }
     if (*policies) {
       for (const auto& entry : policy_registry()) {
         std::cout << entry.name << "\t" << entry.summary << "\n";

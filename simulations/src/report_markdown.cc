@@ -1,0 +1,195 @@
+// The report's page: what was run, the tables, the plots with what they show, and the
+// recommendation, every figure taken from the summaries.
+#include <sstream>
+
+#include "report_parts.h"
+
+namespace weightsync::sim {
+
+namespace {
+
+std::string seconds_text(Duration d) {
+  return fixed(to_seconds(d), 1) + " s";
+}
+
+std::string gb(double bytes) {
+  return fixed(bytes / 1e9, 1) + " GB";
+}
+
+std::string mb(double bytes) {
+  return fixed(bytes / 1e6, 0) + " MB";
+}
+
+std::string join_seeds(const std::vector<std::uint64_t>& seeds) {
+  std::string out;
+  for (auto s : seeds) out += (out.empty() ? "" : ", ") + std::to_string(s);
+  return out;
+}
+
+std::string command_line(const ReportData& d) {
+  std::string cmd = "weightsync-sim report --scenario " + d.options.scenario_path.string() +
+                    " --out " + d.options.out_dir.lexically_normal().string() + " --budget " +
+                    std::to_string(d.options.staleness_budget);
+  if (d.options.steps) cmd += " --steps " + std::to_string(*d.options.steps);
+  if (!d.options.seeds.empty()) cmd += " --seeds " + join_seeds(d.options.seeds);
+  return cmd;
+}
+
+std::string fault_list(const FaultSpec& f) {
+  std::string out;
+  const auto add = [&](const std::string& what, double p) {
+    if (p > 0) out += std::string(out.empty() ? "" : ", ") + fixed(100 * p, 1) + "% " + what;
+  };
+  add("of saves fail", f.save_failure);
+  add("of hotload POSTs answer " + std::to_string(f.hotload_reject_status) + " (retried)",
+      f.hotload_rejected);
+  add("of replica loads end in error", f.load_error);
+  add("of replica loads stick until the hotload timeout", f.load_stuck);
+  add("of downloads are " + fixed(f.slow_download_factor, 0) + "x slower", f.slow_download);
+  add("of replica loads see the replica restart halfway", f.replica_restart);
+  add("of warmup attempts answer 503", f.warmup_unavailable);
+  return out.empty() ? "none" : out;
+}
+
+void scenario_section(std::ostringstream& md, const ReportData& d) {
+  const Scenario& s = d.scenario;
+  const double base = static_cast<double>(s.base_bytes());
+  const double delta = static_cast<double>(s.delta_bytes(1));
+  md << "## The scenario\n\n";
+  md << "| | |\n|---|---|\n";
+  md << "| model | " << fixed(s.model.params / 1e9, 1) << "B parameters, " << s.model.dtype
+     << ": a base snapshot is " << gb(base) << ", a one-step delta " << mb(delta) << " ("
+     << fixed(100 * s.model.changed_fraction_per_step, 2) << "% changed per step, "
+     << fixed(s.model.delta_compression, 2) << "x compression) |\n";
+  md << "| trainer | step time " << fixed(s.trainer.step_time_s.mean(), 0) << " s mean, batch of "
+     << s.trainer.batch_size << " samples; a base saves in "
+     << seconds_text(s.save_time(s.base_bytes())) << ", a delta in "
+     << seconds_text(s.save_time(s.delta_bytes(1))) << " |\n";
+  md << "| rollout | " << s.rollout.concurrency << " requests in flight, "
+     << fixed(s.rollout.generation_tokens.mean(), 0) << " tokens mean at "
+     << fixed(s.rollout.tokens_per_second_per_request, 0) << " tokens/s per request |\n";
+  md << "| deployment | " << s.deployment.replicas
+     << (s.deployment.replicas == 1 ? " replica, " : " replicas, ") << s.deployment.transition
+     << " transition; a base loads in " << seconds_text(s.load_time(s.base_bytes()))
+     << ", a one-step delta in " << seconds_text(s.load_time(s.delta_bytes(1)))
+     << "; hotload timeout " << fixed(s.deployment.hotload_timeout_s, 0) << " s |\n";
+  md << "| faults | " << fault_list(s.faults) << " |\n\n";
+  md << "Where these figures come from (published, derived or estimated) is listed in the "
+        "scenario file's `sources`.\n\n";
+}
+
+void results_table(std::ostringstream& md, const ReportData& d) {
+  md << "## Results\n\n";
+  md << "| policy | staleness mean | p99 | max | steps/hour (seed range) | vs every step | MB/step "
+        "| sync overhead | trainer idle | samples dropped | failed syncs | recoveries |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  const PolicySummary* every_step = nullptr;
+  for (const auto& s : d.main) {
+    if (s.policy.name == "every_step") every_step = &s;
+  }
+  for (const auto& s : d.main) {
+    const bool chosen = d.recommendation.chosen && &d.main[*d.recommendation.chosen] == &s;
+    md << "| " << (chosen ? "**" + s.policy.label + "**" : s.policy.label) << " | "
+       << fixed(s.staleness_mean, 2) << " | " << s.staleness_p99 << " | " << s.staleness_max
+       << " | " << fixed(s.steps_per_hour, 1) << " (" << fixed(s.steps_per_hour_min, 1) << "–"
+       << fixed(s.steps_per_hour_max, 1) << ") | "
+       << (every_step && every_step->steps_per_hour > 0
+               ? fixed(s.steps_per_hour / every_step->steps_per_hour, 2) + "x"
+               : std::string("–"))
+       << " | " << fixed(s.mb_per_step, 1) << " | " << fixed(s.sync_overhead_pct, 1) << "% | "
+       << fixed(s.trainer_idle_pct, 1) << "% | " << fixed(s.dropped_pct, 1) << "% | "
+       << fixed(s.failed_syncs, 1) << " | " << fixed(s.recoveries, 1) << " |\n";
+  }
+  md << "\nStaleness is counted in policy versions: a sample used at step s that started "
+        "generating on the weights after step v has staleness (s - 1) - v. Sync overhead is the "
+        "trainer's time in syncs over its training plus sync time; trainer idle is its time "
+        "waiting for samples over the whole run. MB/step counts every snapshot saved (bases "
+        "after failed syncs included), each of which every replica loads. Failed syncs and "
+        "recoveries are per run.\n\n";
+}
+
+void plots_section(std::ostringstream& md, const ReportData& d) {
+  md << "## Staleness vs sync interval\n\n![staleness vs sync interval](" << kStalenessPlot
+     << ")\n\n";
+  md << "Synchronous training on weights synced every N steps trains on samples up to N - 1 "
+        "versions old (mean about (N - 1) / 2). Async keeps generating while the trainer trains "
+        "and syncs every step; its samples are as old as its bound allows, and older ones are "
+        "dropped. The dotted line is the budget of "
+     << d.options.staleness_budget << ".\n\n";
+  md << "## Throughput vs sync interval\n\n![throughput vs sync interval](" << kThroughputPlot
+     << ")\n\n";
+  md << "Synchronous policies wait for each batch to be generated after the previous step, so "
+        "their throughput is bounded by generation, whatever the interval; syncing less often "
+        "only saves the sync time. Async overlaps generation with training.\n\n";
+  md << "## Bytes per step vs sync interval\n\n![bytes per step vs sync interval](" << kBytesPlot
+     << ")\n\n";
+  md << "A delta spanning N steps carries the parameters changed in any of them, so bytes per "
+        "step fall only slowly with N; bases re-sent after failed syncs add to them.\n\n";
+  md << "## Staleness histogram per policy\n\n![staleness histogram per policy](" << kHistogramPlot
+     << ")\n\n";
+  md << "The fraction of the samples trained on at each staleness, over all seeds.\n\n";
+}
+
+void fault_section(std::ostringstream& md, const ReportData& d) {
+  md << "## Time lost to failed syncs\n\n";
+  if (d.reference_faults) {
+    md << "The scenario injects no faults, so this section runs the same grid under the "
+          "reference fault plan (the probabilities of the `8b-dense-1node-faults` preset): "
+       << fault_list(d.faults) << ". The tables above are without faults.\n\n";
+  } else {
+    md << "Under the scenario's own faults (" << fault_list(d.faults)
+       << "), compared with the same seeds with every fault switched off.\n\n";
+  }
+  md << "![time lost to failed syncs](" << kFaultPlot << ")\n\n";
+  md << "| policy | failed syncs | recoveries | mean time to recover | minutes in failed syncs "
+        "per 100 steps | total slowdown per 100 steps | steps/hour without faults | with "
+        "faults |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  const int steps = d.scenario.steps;
+  for (std::size_t i = 0; i < d.faulty.size(); ++i) {
+    const PolicySummary& f = d.faulty[i];
+    const PolicySummary& c = d.clean[i];
+    md << "| " << f.policy.label << " | " << fixed(f.failed_syncs, 1) << " | "
+       << fixed(f.recoveries, 1) << " | " << fixed(f.time_to_recover_mean_s, 0) << " s | "
+       << fixed(failed_minutes_per_100_steps(f, steps), 2) << " min | "
+       << fixed(extra_minutes_per_100_steps(f, c, steps), 2) << " min | "
+       << fixed(c.steps_per_hour, 1) << " | " << fixed(f.steps_per_hour, 1) << " |\n";
+  }
+  md << "\n\"In failed syncs\" is the trainer's time inside sync attempts that failed (a stuck "
+        "load costs the whole hotload timeout). The total slowdown adds what follows a failure: "
+        "the base re-sent by the next sync, and the wait for samples generated on the weights "
+        "that replace the stale ones. Both are per 100 training steps, means over the seeds.\n\n";
+  const std::optional<std::size_t> chosen = d.recommendation.chosen;
+  if (chosen) {
+    const PolicySummary& f = d.faulty[*chosen];
+    md << "For the recommended policy, " << f.policy.label << ", faults cost "
+       << fixed(extra_minutes_per_100_steps(f, d.clean[*chosen], steps), 1)
+       << " trainer minutes per 100 steps (" << fixed(f.failed_syncs, 1)
+       << " failed syncs per run of " << steps << " steps).\n\n";
+  }
+}
+
+}  // namespace
+
+std::string report_markdown(const ReportData& d) {
+  std::ostringstream md;
+  md << "# Sync-policy report: " << d.scenario.name << "\n\n";
+  if (!d.scenario.description.empty()) md << d.scenario.description << "\n\n";
+  md << "Generated by\n\n```\n" << command_line(d) << "\n```\n\n";
+  md << report_policies().size() << " policies x " << d.seeds.size() << " seeds ("
+     << join_seeds(d.seeds) << "), " << d.scenario.steps
+     << " training steps each, with and without faults: the production `WeightSyncer` and "
+        "`DeploymentManager` drive the fake deployment on a virtual clock (see "
+        "`simulations/README.md` for the model and its limits). Figures are means over the "
+        "seeds; p99 and max staleness are the worst seed's. The same command gives the same "
+        "file: nothing here depends on the machine. The numbers behind every plot are in "
+        "`data/`, with the gnuplot script that draws them.\n\n";
+  scenario_section(md, d);
+  results_table(md, d);
+  plots_section(md, d);
+  fault_section(md, d);
+  md << "## Recommendation\n\n" << d.recommendation.text << "\n";
+  return md.str();
+}
+
+}  // namespace weightsync::sim

@@ -1,0 +1,171 @@
+// The sync-policy report: the recommendation follows the numbers and the budget, and the report
+// command writes a page with PNG plots that is byte-identical when regenerated.
+#include "weightsync/sim/report.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim_test_util.h"
+#include "weightsync/log.h"
+
+namespace weightsync::sim {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::long_tail_scenario;
+using testing::seed_note;
+
+PolicySummary summary(const std::string& label, double steps_per_hour, int p99) {
+  PolicySummary s;
+  s.policy.label = label;
+  s.steps_per_hour = steps_per_hour;
+  s.steps_per_hour_min = steps_per_hour * 0.99;
+  s.steps_per_hour_max = steps_per_hour * 1.01;
+  s.staleness_p99 = p99;
+  s.staleness_max = p99;
+  s.staleness_mean = p99 / 2.0;
+  return s;
+}
+
+std::vector<PolicySummary> grid() {
+  return {summary("every step", 10, 0), summary("every 4", 11, 3), summary("async k=1", 30, 1),
+          summary("async k=2", 40, 2), summary("async k=4", 50, 4)};
+}
+
+TEST(Recommendation, PicksTheFastestPolicyWithinTheBudget) {
+  const Recommendation rec = recommend(grid(), 2);
+  ASSERT_TRUE(rec.chosen.has_value());
+  EXPECT_EQ(rec.policy_label, "async k=2");
+  EXPECT_NE(rec.text.find("**async k=2**"), std::string::npos) << rec.text;
+  EXPECT_NE(rec.text.find("40.0 steps/hour"), std::string::npos) << rec.text;
+  EXPECT_NE(rec.text.find("4.00x every step's 10.0"), std::string::npos) << rec.text;
+  // The faster policy over the budget is named with what it would add.
+  EXPECT_NE(rec.text.find("async k=4, would add 25.0%"), std::string::npos) << rec.text;
+}
+
+TEST(Recommendation, FollowsTheBudget) {
+  EXPECT_EQ(recommend(grid(), 4).policy_label, "async k=4");
+  EXPECT_EQ(recommend(grid(), 1).policy_label, "async k=1");
+  EXPECT_EQ(recommend(grid(), 0).policy_label, "every step");
+}
+
+TEST(Recommendation, SaysSoWhenNoPolicyFits) {
+  std::vector<PolicySummary> all_stale = {summary("every 4", 11, 3), summary("async k=4", 50, 4)};
+  const Recommendation rec = recommend(all_stale, 2);
+  EXPECT_FALSE(rec.chosen.has_value());
+  EXPECT_TRUE(rec.policy_label.empty());
+  EXPECT_NE(rec.text.find("No policy stays within"), std::string::npos) << rec.text;
+  EXPECT_NE(rec.text.find("**every 4**"), std::string::npos) << rec.text;
+}
+
+TEST(Recommendation, SummaryTakesTheWorstSeedsStaleness) {
+  RunResult a;
+  a.steps = 10;
+  a.staleness.mean = 1;
+  a.staleness.p99 = 2;
+  a.staleness.max = 3;
+  a.staleness.histogram = {1, 2};
+  a.steps_per_hour = 10;
+  a.bytes_delta = 10'000'000;
+  RunResult b = a;
+  b.staleness.mean = 2;
+  b.staleness.p99 = 5;
+  b.staleness.histogram = {1, 0, 4};
+  b.steps_per_hour = 20;
+  const PolicySummary s = summarize(report_policies().front(), {a, b});
+  EXPECT_EQ(s.staleness_p99, 5);
+  EXPECT_EQ(s.staleness_max, 3);
+  EXPECT_DOUBLE_EQ(s.staleness_mean, 1.5);
+  EXPECT_DOUBLE_EQ(s.steps_per_hour, 15);
+  EXPECT_DOUBLE_EQ(s.steps_per_hour_min, 10);
+  EXPECT_DOUBLE_EQ(s.mb_per_step, 1);
+  EXPECT_EQ(s.staleness_histogram, (std::vector<std::int64_t>{2, 2, 4}));
+}
+
+class ReportCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    set_log_sink([](LogLevel, std::string_view) {});
+    dir_ = fs::temp_directory_path() /
+           ("weightsync_report_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    scenario_ = long_tail_scenario("every_step", 1, 1, 1);
+    scenario_.steps = 48;
+    std::ofstream(dir_ / "scenario.json") << to_json(scenario_).dump(2);
+  }
+  void TearDown() override {
+    set_log_sink({});
+    fs::remove_all(dir_);
+  }
+  static std::string read(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  ReportOptions options(const std::string& out) const {
+    ReportOptions o;
+    o.scenario_path = dir_ / "scenario.json";
+    o.out_dir = dir_ / out;
+    o.seeds = {1, 2};
+    o.jobs = 2;
+    return o;
+  }
+  fs::path dir_;
+  Scenario scenario_;
+};
+
+TEST_F(ReportCommand, WritesAPageWithPlotsAndTheComputedRecommendation) {
+  SCOPED_TRACE(seed_note(scenario_) + " and seed 2");
+  const Recommendation rec = write_report(options("a"), nullptr);
+  const std::string page = read(dir_ / "a" / "README.md");
+  for (const char* png :
+       {"staleness_vs_interval.png", "throughput_vs_interval.png", "bytes_vs_interval.png",
+        "staleness_histogram.png", "failed_sync_time.png"}) {
+    const std::string bytes = read(dir_ / "a" / png);
+    ASSERT_GT(bytes.size(), 8u) << png;
+    EXPECT_EQ(bytes.substr(1, 3), "PNG") << png;
+    EXPECT_NE(page.find(std::string("](") + png + ")"), std::string::npos) << png;
+  }
+  const auto recommendation = page.find("## Recommendation");
+  ASSERT_NE(recommendation, std::string::npos);
+  EXPECT_EQ(page.substr(recommendation + 19), rec.text + "\n");
+  EXPECT_NE(page.find("reference fault plan"), std::string::npos);
+  for (const auto& p : report_policies()) EXPECT_NE(page.find("| " + p.label), std::string::npos);
+}
+
+TEST_F(ReportCommand, RegeneratingGivesTheSameFiles) {
+  SCOPED_TRACE(seed_note(scenario_) + " and seed 2");
+  write_report(options("a"), nullptr);
+  write_report(options("b"), nullptr);
+  for (const char* file : {"data/sync.dat", "data/async.dat", "data/histogram.dat",
+                           "data/faults.dat", "data/plots.gp"}) {
+    EXPECT_EQ(read(dir_ / "a" / file), read(dir_ / "b" / file)) << file;
+  }
+  // The pages differ only in the --out they quote.
+  std::string a = read(dir_ / "a" / "README.md");
+  const std::string b = read(dir_ / "b" / "README.md");
+  const std::string out_a = (dir_ / "a").string();
+  a.replace(a.find(out_a), out_a.size(), (dir_ / "b").string());
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(ReportCommand, AMissingGnuplotIsReportedWithWhatToInstall) {
+  ReportOptions o = options("a");
+  o.gnuplot = "weightsync-no-such-gnuplot";
+  try {
+    write_report(o, nullptr);
+    FAIL() << "expected the report to fail without gnuplot";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("gnuplot-nox"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace weightsync::sim
