@@ -105,8 +105,8 @@ SamplerSave FakeTrainingClient::save_weights_for_sampler(const std::string& name
   if (as_delta) {
     object.parent = *last_sampler_;
     object.delta_encoded = true;
-    object.bytes =
-        std::make_shared<const Bytes>(encode_delta(*snapshot_weights_.at(*last_sampler_), *full));
+    object.bytes = std::make_shared<const Bytes>(encode_delta(
+        *snapshot_weights_.at(*last_sampler_), *full, DeltaFormat::sparse_xor, object.checksum));
   } else {
     object.bytes = full;
   }

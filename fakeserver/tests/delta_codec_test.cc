@@ -118,5 +118,16 @@ TEST(DeltaCodec, RejectsSparseRunsPointingPastTheEnd) {
   EXPECT_THROW(apply_delta(parent, overlong), DeltaError);
 }
 
+TEST(DeltaCodec, AKnownChecksumGivesTheSameDeltaAndAWrongOneFailsEveryApply) {
+  Random random(5);
+  const Bytes parent = random_bf16_weights(4096, random);
+  Bytes next = parent;
+  perturb_bf16_weights(next, 0.01, random);
+  EXPECT_EQ(encode_delta(parent, next, DeltaFormat::sparse_xor, adler32(next)),
+            encode_delta(parent, next));
+  const Bytes lying = encode_delta(parent, next, DeltaFormat::sparse_xor, adler32(next) ^ 1);
+  EXPECT_THROW(apply_delta(parent, lying), DeltaError);
+}
+
 }  // namespace
 }  // namespace weightsync::fake

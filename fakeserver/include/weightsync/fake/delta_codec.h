@@ -43,6 +43,10 @@ Bytes encode_delta(std::span<const std::uint8_t> parent, std::span<const std::ui
 // The same, in one given format (for measurements and tests).
 Bytes encode_delta(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> next,
                    DeltaFormat format);
+// The same, with the Adler-32 of `next` already known to the caller (one pass fewer). A wrong
+// value makes every apply_delta of the result fail.
+Bytes encode_delta(std::span<const std::uint8_t> parent, std::span<const std::uint8_t> next,
+                   DeltaFormat format, std::uint32_t next_checksum);
 // Reads and checks the header. Throws DeltaError when it is truncated or unknown.
 DeltaHeader read_delta_header(std::span<const std::uint8_t> delta);
 // Rebuilds the new weights from `parent`. Throws DeltaError for a truncated or corrupt delta, a
