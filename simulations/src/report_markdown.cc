@@ -127,7 +127,9 @@ void plots_section(std::ostringstream& md, const ReportData& d) {
         "step fall only slowly with N; bases re-sent after failed syncs add to them.\n\n";
   md << "## Staleness histogram per policy\n\n![staleness histogram per policy](" << kHistogramPlot
      << ")\n\n";
-  md << "The fraction of the samples trained on at each staleness, over all seeds.\n\n";
+  md << "The share of the samples trained on at each staleness, over all seeds, on a "
+        "logarithmic scale so that the tails left by failed syncs show; each panel's axis ends at "
+        "that policy's largest staleness.\n\n";
 }
 
 void fault_section(std::ostringstream& md, const ReportData& d) {

@@ -62,23 +62,40 @@ std::string async_table(const std::vector<PolicySummary>& main) {
   return out.str();
 }
 
-// One block per policy (separated by two blank lines, gnuplot's `index`): staleness fraction.
+// One block per policy (separated by two blank lines, gnuplot's `index`): staleness fraction,
+// for the staleness values that occur (the plot's y axis is logarithmic).
 std::string histogram_table(const std::vector<PolicySummary>& main) {
   std::ostringstream out;
   for (const auto& s : main) {
     std::int64_t total = 0;
     for (auto count : s.staleness_histogram) total += count;
     out << "# " << s.policy.label << ": staleness fraction_of_samples\n";
+    bool any = false;
     for (std::size_t i = 0; i < s.staleness_histogram.size(); ++i) {
-      const double fraction =
-          total > 0 ? static_cast<double>(s.staleness_histogram[i]) / static_cast<double>(total)
-                    : 0;
-      out << i << ' ' << fixed(fraction, 6) << '\n';
+      if (s.staleness_histogram[i] == 0) continue;
+      any = true;
+      out << i << ' '
+          << fixed(static_cast<double>(s.staleness_histogram[i]) / static_cast<double>(total), 6)
+          << '\n';
     }
-    if (s.staleness_histogram.empty()) out << "0 0\n";
+    if (!any) out << "0 1e-9\n";  // no sample trained on: a point below the plot's range
     out << "\n\n";
   }
   return out.str();
+}
+
+// A tic step from 1, 2, 5, 10, 20, 50, ... that puts at most five tics on [0, largest].
+int tic_step(int largest) {
+  for (int decade = 1;; decade *= 10) {
+    for (int step : {decade, 2 * decade, 5 * decade}) {
+      if (largest / step <= 4) return step;
+    }
+  }
+}
+
+// The largest staleness of a policy, at least 1 so a histogram has some width.
+int largest_staleness(const PolicySummary& s) {
+  return std::max(1, static_cast<int>(s.staleness_histogram.size()) - 1);
 }
 
 std::string fault_table(const ReportData& d) {
@@ -116,10 +133,6 @@ std::string async_points(const std::vector<PolicySummary>& main, int y_column,
 std::string plot_script(const ReportData& d) {
   const std::string name = d.scenario.name;
   const int budget = d.options.staleness_budget;
-  int max_staleness = 1;
-  for (const auto& s : d.main) {
-    max_staleness = std::max(max_staleness, static_cast<int>(s.staleness_histogram.size()) - 1);
-  }
   std::ostringstream gp;
   gp << "# Draws the report's plots from data/*.dat; run from the report's folder: gnuplot "
         "data/plots.gp\n";
@@ -156,14 +169,16 @@ std::string plot_script(const ReportData& d) {
 
   gp << "\nunset logscale x\nunset xtics\nset xtics autofreq\nset key off\n";
   gp << "set output " << quoted(kHistogramPlot) << "\n";
-  gp << "set xrange [-0.5:" << max_staleness << ".5]\nset yrange [0:1]\n";
-  gp << "set xtics 0, " << (max_staleness > 16 ? 8 : max_staleness > 6 ? 4 : 1) << "\n";
-  gp << "set style fill solid 0.7 border -1\nset boxwidth 0.8\n";
+  gp << "set logscale y\nset yrange [1e-4:1.5]\nset ytics ('0.01%%' 1e-4, '0.1%%' 1e-3, '1%%' "
+        "0.01, '10%%' 0.1, '100%%' 1)\n";
+  gp << "set style fill solid 0.8 noborder\nset boxwidth 0.8\n";
   gp << "set multiplot layout 2," << (d.main.size() + 1) / 2 << " title "
-     << quoted(name + ": staleness histogram per policy (fraction of samples trained on)") << "\n";
-  gp << "set xlabel 'staleness'\nset ylabel 'fraction'\n";
+     << quoted(name + ": staleness histogram per policy (share of the samples trained on)") << "\n";
+  gp << "set xlabel 'staleness'\nset ylabel 'share of samples'\n";
   for (std::size_t i = 0; i < d.main.size(); ++i) {
+    const int largest = largest_staleness(d.main[i]);
     gp << "set title " << quoted(d.main[i].policy.label) << "\n";
+    gp << "set xrange [-0.5:" << largest << ".5]\nset xtics 0, " << tic_step(largest) << "\n";
     gp << "plot 'data/histogram.dat' index " << i << " using 1:2 with boxes lc rgb '#1f77b4'\n";
   }
   gp << "unset multiplot\n";
