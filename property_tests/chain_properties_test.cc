@@ -88,7 +88,8 @@ TEST(ChainProperties, PropertyCatchesTheReferenceImplementation) {
                                     chain_property(SyncerKind::reference, false));
   ASSERT_FALSE(outcome.passed) << "the properties did not catch the reference's hazards";
   EXPECT_NE(outcome.message.find("VIOLATED invariant"), std::string::npos) << outcome.message;
-  std::cout << "caught the reference port:\n" << outcome.message << "\n"
+  std::cout << "caught the reference port:\n"
+            << outcome.message << "\n"
             << "(RapidCheck's 'reproduce' line at exit names these expected failures.)\n";
 }
 

@@ -113,6 +113,9 @@ void InjectFault::run(const Model&, World& w) const {
     case FaultKind::save_failure:
       w.trainer().fail_next_saves(count);
       break;
+    case FaultKind::restart_mid_load:
+      w.restart_during_next_load();
+      break;
   }
   w.note("fault: " + what.str());
   assert_invariants(w);
@@ -150,6 +153,9 @@ void InjectFault::show(std::ostream& os) const {
       return;
     case FaultKind::save_failure:
       os << "the next " << count << " trainer saves fail";
+      return;
+    case FaultKind::restart_mid_load:
+      os << "a replica restarts halfway through the next load";
       return;
   }
 }

@@ -102,6 +102,7 @@ enum class FaultKind {
   slow_downloads,
   stale_cache,
   save_failure,
+  restart_mid_load,
 };
 
 struct InjectFault : Command {

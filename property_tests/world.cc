@@ -8,6 +8,7 @@
 #include "syncer_under_test.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/delta_codec.h"
+#include "weightsync/fake/fault_plan.h"
 #include "weightsync/fake/in_process_transport.h"
 
 namespace weightsync::props {
@@ -304,6 +305,11 @@ void World::set_slow_downloads(bool slow) {
   cloud_.set_deployment_timing(kAccount, kDeployment, t);
 }
 
+void World::restart_during_next_load() {
+  cloud_.set_fault_plan(fake::parse_fault_plan(
+      R"({"faults":[{"fault":"replica_restart","count":1,"afterFraction":0.5}]})"));
+}
+
 void World::set_stale_cache(bool stale) {
   begin(stale ? "storage cache turns stale" : "storage cache fresh again");
   cloud_.buckets().set_stale_cache(stale);
@@ -501,6 +507,7 @@ std::vector<std::string> World::violations() {
 std::vector<std::string> World::check_liveness(int max_syncs) {
   faults_.clear();
   faults_.enabled = false;
+  cloud_.clear_fault_plan();
   trainer_->fail_next_saves(0);
   set_slow_downloads(false);
   set_stale_cache(false);

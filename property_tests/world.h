@@ -78,6 +78,8 @@ class World {
   Faults& faults() { return faults_; }
   void set_slow_downloads(bool slow);
   void set_stale_cache(bool stale);
+  // The fake's fault plan restarts the replica that starts the next load, halfway through it.
+  void restart_during_next_load();
 
   // Invariants 1-7 and 9 after the last operation; empty when all hold.
   std::vector<std::string> violations();
