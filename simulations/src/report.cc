@@ -2,6 +2,7 @@
 #include "weightsync/sim/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -29,6 +30,12 @@ std::string fixed(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
+}
+
+std::string significant(double value, int digits) {
+  if (value == 0 || !std::isfinite(value)) return fixed(value, 0);
+  const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(value))));
+  return fixed(value, std::max(0, digits - 1 - magnitude));
 }
 
 PolicySummary summarize(const ReportPolicy& policy, const std::vector<RunResult>& runs) {
@@ -87,7 +94,7 @@ std::string staleness_figures(const PolicySummary& s) {
 }
 
 std::string throughput(const PolicySummary& s) {
-  return fixed(s.steps_per_hour, 1) + " steps/hour";
+  return significant(s.steps_per_hour, 3) + " steps/hour";
 }
 
 const PolicySummary* find_label(const std::vector<PolicySummary>& summaries,
@@ -138,9 +145,9 @@ Recommendation recommend(const std::vector<PolicySummary>& summaries, int budget
   const PolicySummary* every_step = find_label(summaries, "every step");
   if (every_step && every_step != &best && every_step->steps_per_hour > 0) {
     text += " (" + fixed(best.steps_per_hour / every_step->steps_per_hour, 2) + "x every step's " +
-            fixed(every_step->steps_per_hour, 1) + ")";
+            significant(every_step->steps_per_hour, 3) + ")";
   }
-  text += ", at " + staleness_figures(best) + ", moving " + fixed(best.mb_per_step, 1) +
+  text += ", at " + staleness_figures(best) + ", moving " + significant(best.mb_per_step, 3) +
           " MB of snapshots per step.";
   if (within.size() > 1) {
     const PolicySummary& second = summaries[within[1]];

@@ -13,11 +13,11 @@ std::string seconds_text(Duration d) {
 }
 
 std::string gb(double bytes) {
-  return fixed(bytes / 1e9, 1) + " GB";
+  return significant(bytes / 1e9, 3) + " GB";
 }
 
 std::string mb(double bytes) {
-  return fixed(bytes / 1e6, 0) + " MB";
+  return significant(bytes / 1e6, 3) + " MB";
 }
 
 std::string join_seeds(const std::vector<std::uint64_t>& seeds) {
@@ -57,7 +57,7 @@ void scenario_section(std::ostringstream& md, const ReportData& d) {
   const double delta = static_cast<double>(s.delta_bytes(1));
   md << "## The scenario\n\n";
   md << "| | |\n|---|---|\n";
-  md << "| model | " << fixed(s.model.params / 1e9, 1) << "B parameters, " << s.model.dtype
+  md << "| model | " << significant(s.model.params / 1e9, 2) << "B parameters, " << s.model.dtype
      << ": a base snapshot is " << gb(base) << ", a one-step delta " << mb(delta) << " ("
      << fixed(100 * s.model.changed_fraction_per_step, 2) << "% changed per step, "
      << fixed(s.model.delta_compression, 2) << "x compression) |\n";
@@ -91,12 +91,12 @@ void results_table(std::ostringstream& md, const ReportData& d) {
     const bool chosen = d.recommendation.chosen && &d.main[*d.recommendation.chosen] == &s;
     md << "| " << (chosen ? "**" + s.policy.label + "**" : s.policy.label) << " | "
        << fixed(s.staleness_mean, 2) << " | " << s.staleness_p99 << " | " << s.staleness_max
-       << " | " << fixed(s.steps_per_hour, 1) << " (" << fixed(s.steps_per_hour_min, 1) << "–"
-       << fixed(s.steps_per_hour_max, 1) << ") | "
+       << " | " << significant(s.steps_per_hour, 3) << " (" << significant(s.steps_per_hour_min, 3)
+       << "–" << significant(s.steps_per_hour_max, 3) << ") | "
        << (every_step && every_step->steps_per_hour > 0
                ? fixed(s.steps_per_hour / every_step->steps_per_hour, 2) + "x"
                : std::string("–"))
-       << " | " << fixed(s.mb_per_step, 1) << " | " << fixed(s.sync_overhead_pct, 1) << "% | "
+       << " | " << significant(s.mb_per_step, 3) << " | " << fixed(s.sync_overhead_pct, 1) << "% | "
        << fixed(s.trainer_idle_pct, 1) << "% | " << fixed(s.dropped_pct, 1) << "% | "
        << fixed(s.failed_syncs, 1) << " | " << fixed(s.recoveries, 1) << " |\n";
   }
@@ -155,7 +155,7 @@ void fault_section(std::ostringstream& md, const ReportData& d) {
        << fixed(f.recoveries, 1) << " | " << fixed(f.time_to_recover_mean_s, 0) << " s | "
        << fixed(failed_minutes_per_100_steps(f, steps), 2) << " min | "
        << fixed(extra_minutes_per_100_steps(f, c, steps), 2) << " min | "
-       << fixed(c.steps_per_hour, 1) << " | " << fixed(f.steps_per_hour, 1) << " |\n";
+       << significant(c.steps_per_hour, 3) << " | " << significant(f.steps_per_hour, 3) << " |\n";
   }
   md << "\n\"In failed syncs\" is the trainer's time inside sync attempts that failed (a stuck "
         "load costs the whole hotload timeout). The total slowdown adds what follows a failure: "

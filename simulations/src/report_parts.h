@@ -43,5 +43,7 @@ std::string report_markdown(const ReportData& data);
 
 // "%.*f" without locale surprises.
 std::string fixed(double value, int decimals);
+// At least `digits` significant digits, never in exponent form: 1.11, 76.2, 16000.
+std::string significant(double value, int digits);
 
 }  // namespace weightsync::sim
