@@ -196,14 +196,13 @@ void WeightSyncer::sync(SyncRecord& record) {
   try {
     ensure_deployment_checked();
     const Saved& saved = saved_.at(record.snapshot_name);
-    if (saved.kind == CheckpointKind::delta && options_.lora_rank == 0 &&
-        (saved.parent.empty() || saved.parent != chain_.base_identity)) {
-      // Invariant 3: a delta is sent only over the snapshot it was computed from.
-      throw HotloadFailed("delta '" + record.snapshot_name + "' was computed against '" +
-                          saved.parent + "' but the deployment is known to serve '" +
-                          chain_.base_identity + "'; save a base instead");
-    }
     if (saved.kind == CheckpointKind::delta && options_.lora_rank == 0) {
+      // Invariant 3: a delta is sent only over the snapshot it was computed from.
+      if (saved.parent.empty() || saved.parent != chain_.base_identity) {
+        throw HotloadFailed("delta '" + record.snapshot_name + "' was computed against '" +
+                            saved.parent + "' but the deployment is known to serve '" +
+                            chain_.base_identity + "'; save a base instead");
+      }
       verify_parent_served(record.snapshot_name, saved.parent);
     }
     HotloadRequest request;
