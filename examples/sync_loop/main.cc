@@ -13,6 +13,7 @@
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/fake_server.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/log.h"
 #include "weightsync/weight_syncer.h"
 
 namespace {
@@ -74,6 +75,11 @@ bool served_everywhere(fake::FakeCloud& cloud, const fake::FakeTrainingClient& t
 }
 
 int run(const Options& o) {
+  // The library's own log lines, in order with the table rather than on stderr after it.
+  set_log_sink([](LogLevel level, std::string_view message) {
+    std::printf("        %s: %.*s\n", std::string(to_string(level)).c_str(),
+                static_cast<int>(message.size()), message.data());
+  });
   fake::FakeCloud cloud(system_clock(), fast_cloud(o));
   cloud.create_account("demo", "demo-key");
   fake::TrainerOptions to;
