@@ -35,12 +35,6 @@ class Determinism : public ::testing::Test {
     set_log_sink({});
     fs::remove_all(dir_);
   }
-  static std::string read(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
   static int sh(const std::string& command) { return std::system(command.c_str()); }
   fs::path dir_;
 };
@@ -87,18 +81,18 @@ TEST_F(Determinism, ProgramWritesByteIdenticalJsonAndReplaysIt) {
                              " --policy async --staleness 2 --steps 60 --seed 9 ";
   ASSERT_EQ(sh(common + "--no-wall --json " + (dir_ / "a.json").string() + " > /dev/null"), 0);
   ASSERT_EQ(sh(common + "--no-wall --json " + (dir_ / "b.json").string() + " > /dev/null"), 0);
-  EXPECT_EQ(read(dir_ / "a.json"), read(dir_ / "b.json"));
-  EXPECT_EQ(read(dir_ / "a.json").find("wall_seconds"), std::string::npos);
+  EXPECT_EQ(testing::read_file(dir_ / "a.json"), testing::read_file(dir_ / "b.json"));
+  EXPECT_EQ(testing::read_file(dir_ / "a.json").find("wall_seconds"), std::string::npos);
 
   ASSERT_EQ(sh(common + "--json " + (dir_ / "full.json").string() + " > /dev/null"), 0);
-  EXPECT_NE(read(dir_ / "full.json").find("\"wall_seconds\""), std::string::npos);
+  EXPECT_NE(testing::read_file(dir_ / "full.json").find("\"wall_seconds\""), std::string::npos);
   EXPECT_EQ(sh(program + " replay --json " + (dir_ / "full.json").string() + " > " +
                (dir_ / "replay.txt").string()),
             0);
-  EXPECT_NE(read(dir_ / "replay.txt").find("identical"), std::string::npos);
+  EXPECT_NE(testing::read_file(dir_ / "replay.txt").find("identical"), std::string::npos);
 
   // A tampered result is caught.
-  std::string tampered = read(dir_ / "full.json");
+  std::string tampered = testing::read_file(dir_ / "full.json");
   const auto at = tampered.find("\"syncs\": ");
   ASSERT_NE(at, std::string::npos);
   tampered.insert(at + 9, "1");
@@ -119,7 +113,7 @@ TEST_F(Determinism, ProgramSweepWritesOneJsonPerRunAndASummary) {
   for (const auto& entry : fs::directory_iterator(dir_))
     runs += entry.path().extension() == ".json";
   EXPECT_EQ(runs, 8);
-  const std::string csv = read(dir_ / "summary.csv");
+  const std::string csv = testing::read_file(dir_ / "summary.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 9);
   EXPECT_EQ(csv.rfind("scenario,policy,interval,staleness_bound,seed", 0), 0u);
   EXPECT_TRUE(fs::exists(dir_ / "async-i2-k1-s4.json"));
@@ -131,7 +125,7 @@ TEST_F(Determinism, ProgramRefusesABadScenarioWithTheField) {
   EXPECT_EQ(sh(program + " run --scenario " + (dir_ / "bad.json").string() + " 2> " +
                (dir_ / "err.txt").string()),
             2 << 8);
-  EXPECT_NE(read(dir_ / "err.txt").find("'rollout.concurrency'"), std::string::npos);
+  EXPECT_NE(testing::read_file(dir_ / "err.txt").find("'rollout.concurrency'"), std::string::npos);
 }
 
 }  // namespace

@@ -103,12 +103,6 @@ class ReportCommand : public ::testing::Test {
     set_log_sink({});
     fs::remove_all(dir_);
   }
-  static std::string read(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
   ReportOptions options(const std::string& out) const {
     ReportOptions o;
     o.scenario_path = dir_ / "scenario.json";
@@ -124,11 +118,11 @@ class ReportCommand : public ::testing::Test {
 TEST_F(ReportCommand, WritesAPageWithPlotsAndTheComputedRecommendation) {
   SCOPED_TRACE(seed_note(scenario_) + " and seed 2");
   const Recommendation rec = write_report(options("a"), nullptr);
-  const std::string page = read(dir_ / "a" / "README.md");
+  const std::string page = testing::read_file(dir_ / "a" / "README.md");
   for (const char* png :
        {"staleness_vs_interval.png", "throughput_vs_interval.png", "bytes_vs_interval.png",
         "staleness_histogram.png", "failed_sync_time.png"}) {
-    const std::string bytes = read(dir_ / "a" / png);
+    const std::string bytes = testing::read_file(dir_ / "a" / png);
     ASSERT_GT(bytes.size(), 8u) << png;
     EXPECT_EQ(bytes.substr(1, 3), "PNG") << png;
     EXPECT_NE(page.find(std::string("](") + png + ")"), std::string::npos) << png;
@@ -146,11 +140,11 @@ TEST_F(ReportCommand, RegeneratingGivesTheSameFiles) {
   write_report(options("b"), nullptr);
   for (const char* file : {"data/sync.dat", "data/async.dat", "data/histogram.dat",
                            "data/faults.dat", "data/plots.gp"}) {
-    EXPECT_EQ(read(dir_ / "a" / file), read(dir_ / "b" / file)) << file;
+    EXPECT_EQ(testing::read_file(dir_ / "a" / file), testing::read_file(dir_ / "b" / file)) << file;
   }
   // The pages differ only in the --out they quote.
-  std::string a = read(dir_ / "a" / "README.md");
-  const std::string b = read(dir_ / "b" / "README.md");
+  std::string a = testing::read_file(dir_ / "a" / "README.md");
+  const std::string b = testing::read_file(dir_ / "b" / "README.md");
   const std::string out_a = (dir_ / "a").string();
   a.replace(a.find(out_a), out_a.size(), (dir_ / "b").string());
   EXPECT_EQ(a, b);

@@ -1,6 +1,9 @@
 // Scenarios for tests: constant times so results have closed forms, and a failing seed printed.
 #pragma once
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "weightsync/sim/scenario.h"
@@ -62,6 +65,14 @@ inline Scenario long_tail_scenario(const std::string& policy, int interval, int 
 inline std::string seed_note(const Scenario& s) {
   return "scenario '" + s.name + "' policy " + s.policy.name + " seed " + std::to_string(s.seed) +
          " (replay: weightsync-sim run with --seed " + std::to_string(s.seed) + ")";
+}
+
+// The whole file as bytes ("" if it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace weightsync::sim::testing
