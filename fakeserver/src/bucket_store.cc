@@ -223,8 +223,10 @@ void BucketStore::load_from_disk() {
       sequence_ = std::max(sequence_, object.sequence);
       bucket.objects[object.name] = std::move(object);
     }
-    log(LogLevel::info, "fake bucket store: loaded " + url + " with " +
-                            std::to_string(bucket.objects.size()) + " objects");
+    log(LogLevel::info, [&] {
+      return "fake bucket store: loaded " + url + " with " + std::to_string(bucket.objects.size()) +
+             " objects";
+    });
     buckets_[url] = std::move(bucket);
   }
 }

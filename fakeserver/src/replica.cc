@@ -143,7 +143,7 @@ std::optional<LoadOutcome> Replica::advance(Duration now, const std::string& dep
   if (auto* why = std::get_if<std::string>(&result)) {
     stage_ = kStageError;
     last_error_ = *why;
-    log(LogLevel::info, "fake replica " + name_ + ": load failed: " + *why);
+    log(LogLevel::info, [&] { return "fake replica " + name_ + ": load failed: " + *why; });
     return LoadOutcome{false, 0};
   }
   serve(load, std::get<Served>(std::move(result)));

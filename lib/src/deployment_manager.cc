@@ -92,7 +92,7 @@ HttpResponse DeploymentManager::send(const std::string& method, const std::strin
   HttpRequest request{method, path, std::move(extra_headers), std::move(body)};
   request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
   if (!request.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  log(LogLevel::debug, method + " " + path);
+  log(LogLevel::debug, [&] { return method + " " + path; });
   return transport_.exchange(request);
 }
 
@@ -139,7 +139,7 @@ Deployment DeploymentManager::create_or_get_deployment(const std::string& deploy
                            "/deployments?deploymentId=" + deployment_id;
   HttpResponse r = send("POST", path, encode(config));
   if (r.status == 409) {
-    log(LogLevel::info, "deployment '" + deployment_id + "' exists; using it");
+    log(LogLevel::info, [&] { return "deployment '" + deployment_id + "' exists; using it"; });
     return get_deployment(deployment_id);
   }
   const std::string what = "create deployment '" + deployment_id + "'";
@@ -192,8 +192,10 @@ Deployment DeploymentManager::reattach_trainer(const std::string& deployment_id,
   DeploymentUpdate update;
   update.hot_load_trainer_job = trainer_job;
   Deployment d = update_deployment(deployment_id, update);
-  log(LogLevel::warning, "deployment '" + deployment_id + "' re-attached to '" + trainer_job +
-                             "': replicas restart; reset the WeightSyncer's delta chain");
+  log(LogLevel::warning, [&] {
+    return "deployment '" + deployment_id + "' re-attached to '" + trainer_job +
+           "': replicas restart; reset the WeightSyncer's delta chain";
+  });
   return d;
 }
 
@@ -216,9 +218,11 @@ void DeploymentManager::hotload(const std::string& deployment_id, const std::str
                         hotload_headers(deployment_id, base_model));
   if (r.status == 400 && request.reset_prompt_cache &&
       error_message(r.body).find("reset_prompt_cache") != std::string::npos) {
-    log(LogLevel::warning, what +
-                               ": the server does not accept reset_prompt_cache; resending "
-                               "without it (the prompt cache is not reset)");
+    log(LogLevel::warning, [&] {
+      return what +
+             ": the server does not accept reset_prompt_cache; resending without it (the prompt "
+             "cache is not reset)";
+    });
     HotloadRequest without = request;
     without.reset_prompt_cache.reset();
     r = send("POST", std::string(kHotloadPath), encode(without),
@@ -272,9 +276,11 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
       if (resubmit && stalled_polls >= kStalledPollsBeforeResubmit && resubmits < kMaxResubmits) {
         ++resubmits;
         stalled_polls = 0;
-        log(LogLevel::warning, "hotload of '" + identity + "' onto '" + deployment_id +
-                                   "': a replica is idle without it (" + describe_replicas(status) +
-                                   "); resubmitting");
+        log(LogLevel::warning, [&] {
+          return "hotload of '" + identity + "' onto '" + deployment_id +
+                 "': a replica is idle without it (" + describe_replicas(status) +
+                 "); resubmitting";
+        });
         hotload(deployment_id, base_model, *resubmit);
       }
     } catch (const ApiError& e) {
@@ -359,8 +365,10 @@ WarmupResult DeploymentManager::warmup(const std::string& deployment_id, int max
       result.last_status = 0;
       result.last_error = e.what();
     }
-    log(LogLevel::info, "warmup of '" + deployment_id + "' attempt " +
-                            std::to_string(result.attempts) + " failed: " + result.last_error);
+    log(LogLevel::info, [&] {
+      return "warmup of '" + deployment_id + "' attempt " + std::to_string(result.attempts) +
+             " failed: " + result.last_error;
+    });
   }
   return result;
 }

@@ -58,9 +58,10 @@ HttpResponse RetryingTransport::exchange(const HttpRequest& request) {
       if (last) throw;
       why = e.what();
     }
-    log(LogLevel::info, request.method + " " + request.path + " attempt " +
-                            std::to_string(attempt) + " failed (" + why + "); retrying in " +
-                            std::to_string(to_seconds(backoff)) + " s");
+    log(LogLevel::info, [&] {
+      return request.method + " " + request.path + " attempt " + std::to_string(attempt) +
+             " failed (" + why + "); retrying in " + std::to_string(to_seconds(backoff)) + " s";
+    });
     clock_.sleep_for(backoff);
     backoff = std::min(backoff * 2, policy_.max_backoff);
   }

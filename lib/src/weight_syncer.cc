@@ -65,8 +65,10 @@ void WeightSyncer::reset_delta_chain() {
 void WeightSyncer::follow_trainer_session() {
   const std::string session = policy_client_.session_id();
   if (!session_id_.empty() && session != session_id_) {
-    log(LogLevel::warning, "WeightSyncer: trainer session changed from '" + session_id_ + "' to '" +
-                               session + "'; resetting the delta chain");
+    log(LogLevel::warning, [&] {
+      return "WeightSyncer: trainer session changed from '" + session_id_ + "' to '" + session +
+             "'; resetting the delta chain";
+    });
     chain_ = ChainState{};
     saved_.clear();
   }
@@ -101,8 +103,10 @@ void WeightSyncer::verify_served_before_delta(std::optional<CheckpointKind> expl
     return;
   }
   if (served) why = "replicas serve '" + *served + "'";
-  log(LogLevel::warning, "WeightSyncer: expected every replica to serve the chain's base '" +
-                             chain_.base_identity + "', " + why + "; the next save is a base");
+  log(LogLevel::warning, [&] {
+    return "WeightSyncer: expected every replica to serve the chain's base '" +
+           chain_.base_identity + "', " + why + "; the next save is a base";
+  });
   chain_ = ChainState{};
 }
 
@@ -157,8 +161,10 @@ void WeightSyncer::save(SyncRecord& record, const std::string& name,
   record.promotable = is_promotable(kind, options_.lora_rank);
   record.saved = true;
   if (saved_.count(saved.snapshot_name)) {
-    log(LogLevel::warning, "WeightSyncer: snapshot '" + saved.snapshot_name +
-                               "' was saved before in this session and is now overwritten");
+    log(LogLevel::warning, [&] {
+      return "WeightSyncer: snapshot '" + saved.snapshot_name +
+             "' was saved before in this session and is now overwritten";
+    });
   }
   saved_[saved.snapshot_name] = Saved{kind, parent};
   chain_.base_saved = true;
@@ -174,8 +180,10 @@ void WeightSyncer::ensure_deployment_checked() {
                                                     seconds(options_.hotload_ready_poll_interval));
   const std::string served = served_everywhere(status);
   if (!served.empty() && served != chain_.base_identity) {
-    log(LogLevel::info, "WeightSyncer: deployment '" + *options_.deployment_id + "' serves '" +
-                            served + "', not from this chain; the first hotload is a full base");
+    log(LogLevel::info, [&] {
+      return "WeightSyncer: deployment '" + *options_.deployment_id + "' serves '" + served +
+             "', not from this chain; the first hotload is a full base";
+    });
   }
   deployment_checked_ = true;
 }
@@ -185,8 +193,10 @@ void WeightSyncer::abandon_chain(SyncRecord& record, const std::string& why) {
   // snapshot, so the next save must be a base.
   chain_ = ChainState{};
   record.error = why;
-  log(LogLevel::error, "WeightSyncer: sync of '" + record.snapshot_name + "' failed: " + why +
-                           "; the delta chain is reset, the next save is a base");
+  log(LogLevel::error, [&] {
+    return "WeightSyncer: sync of '" + record.snapshot_name + "' failed: " + why +
+           "; the delta chain is reset, the next save is a base";
+  });
 }
 
 void WeightSyncer::sync(SyncRecord& record) {
@@ -262,7 +272,8 @@ std::optional<std::string> WeightSyncer::save_only(const std::string& name,
   } catch (const std::exception& e) {
     last_.error = e.what();
     last_.timings.total_s = to_seconds(elapsed_since(start));
-    log(LogLevel::error, std::string("WeightSyncer: save_only failed: ") + e.what());
+    log(LogLevel::error,
+        [&] { return std::string("WeightSyncer: save_only failed: ") + e.what(); });
     return std::nullopt;
   }
   last_.timings.total_s = to_seconds(elapsed_since(start));
@@ -301,7 +312,7 @@ bool WeightSyncer::hotload(const std::string& snapshot_name, const std::string& 
     sync(last_);
   } catch (const std::exception& e) {
     if (last_.error.empty()) last_.error = e.what();
-    log(LogLevel::error, std::string("WeightSyncer: hotload failed: ") + e.what());
+    log(LogLevel::error, [&] { return std::string("WeightSyncer: hotload failed: ") + e.what(); });
     last_.timings.total_s = to_seconds(elapsed_since(start));
     return false;
   }
@@ -318,14 +329,16 @@ std::string WeightSyncer::check_deployment_state() {
     HotloadStatus status =
         options_.deploy_mgr->hotload_status(*options_.deployment_id, options_.base_model);
     for (const auto& r : status.replicas) {
-      log(LogLevel::info, "WeightSyncer: replica '" + r.identity + "' serves '" +
-                              r.current_snapshot_identity + "', readiness " +
-                              (r.readiness ? "true" : "false") + ", stage '" +
-                              r.loading_state.stage + "'");
+      log(LogLevel::info, [&] {
+        return "WeightSyncer: replica '" + r.identity + "' serves '" + r.current_snapshot_identity +
+               "', readiness " + (r.readiness ? "true" : "false") + ", stage '" +
+               r.loading_state.stage + "'";
+      });
     }
     return served_everywhere(status);
   } catch (const Error& e) {
-    log(LogLevel::warning, std::string("WeightSyncer: check_deployment_state: ") + e.what());
+    log(LogLevel::warning,
+        [&] { return std::string("WeightSyncer: check_deployment_state: ") + e.what(); });
     return "";
   }
 }

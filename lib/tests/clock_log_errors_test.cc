@@ -1,7 +1,13 @@
 // Unit tests of the small foundations: ManualClock, the log sink and level, and ApiError.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -86,6 +92,73 @@ TEST_F(LogCapture, LoweringTheLevelLetsInfoThrough) {
   log(LogLevel::info, "info line");
   ASSERT_EQ(seen_.size(), 1u);
   EXPECT_EQ(seen_[0].first, LogLevel::info);
+}
+
+TEST_F(LogCapture, MessageBelowTheLevelIsNeverBuilt) {
+  set_log_level(LogLevel::warning);
+  int built = 0;
+  const auto make = [&] {
+    ++built;
+    return std::string("costly line");
+  };
+  log(LogLevel::debug, make);
+  log(LogLevel::info, make);
+  EXPECT_EQ(built, 0);
+  EXPECT_TRUE(seen_.empty());
+  log(LogLevel::warning, make);
+  EXPECT_EQ(built, 1);
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].second, "costly line");
+  EXPECT_FALSE(log_enabled(LogLevel::info));
+  EXPECT_TRUE(log_enabled(LogLevel::error));
+}
+
+// Runs `body` on another thread and fails the whole program if it has not returned within
+// 10 s: a deadlocked logger would otherwise hang the suite (and its TearDown) forever.
+void within_ten_seconds(const std::function<void()>& body) {
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  std::thread worker([&] {
+    body();
+    done.set_value();
+  });
+  if (finished.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    std::fputs("log() deadlocked: the sink is called under a lock it takes again\n", stderr);
+    std::_Exit(1);
+  }
+  worker.join();
+}
+
+TEST(Log, SinkThatLogsFromInsideItselfDoesNotDeadlock) {
+  std::vector<std::string> seen;
+  int depth = 0;
+  set_log_sink([&](LogLevel, std::string_view message) {
+    seen.emplace_back(message);
+    if (++depth == 1) log(LogLevel::error, "logged by the sink");
+    --depth;
+  });
+  within_ten_seconds([] { log(LogLevel::error, "first"); });
+  set_log_sink({});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "first");
+  EXPECT_EQ(seen[1], "logged by the sink");
+}
+
+TEST(Log, SinkMayReplaceItselfWhileRunning) {
+  std::vector<std::string> seen;
+  set_log_sink([&](LogLevel, std::string_view message) {
+    seen.emplace_back(message);
+    set_log_sink(
+        [&](LogLevel, std::string_view m) { seen.emplace_back("second: " + std::string(m)); });
+  });
+  within_ten_seconds([] {
+    log(LogLevel::error, "one");
+    log(LogLevel::error, "two");
+  });
+  set_log_sink({});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "one");
+  EXPECT_EQ(seen[1], "second: two");
 }
 
 TEST(Log, DefaultLevelIsWarningAndEmptySinkRestoresStderr) {
