@@ -1,4 +1,4 @@
-// RapidCheck commands: one per thing a training loop or the world can do (SPEC.md sections 4
+// RapidCheck commands: one per thing a training loop or the world can do (docs/SPEC.md sections 4
 // and 6). Each run() performs it on the World and then checks every invariant against the
 // fake's real bytes; show() says what it did, so a shrunk counterexample reads as a story.
 #pragma once
@@ -90,7 +90,7 @@ struct ResetLedger : Command {
   void show(std::ostream& os) const override { os << "reset the deployment's ledger"; }
 };
 
-// Arms one fault of SPEC.md section 6 for the coming operations.
+// Arms one fault of docs/SPEC.md section 6 for the coming operations.
 enum class FaultKind {
   reject_post,
   lose_post_answer,

@@ -1,5 +1,6 @@
 // Faults the property tests switch on and off: counters consulted by the fake deployment's
-// hooks (SPEC.md section 6) and by the transport wrapper (answers lost after the server acted).
+// hooks (docs/SPEC.md section 6) and by the transport wrapper (answers lost after the server
+// acted).
 #pragma once
 
 #include <string>

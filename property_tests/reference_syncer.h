@@ -1,5 +1,5 @@
 // A deliberately faithful port of the reference WeightSyncer's chain logic, hazards included
-// (SPEC.md section 3, hazards 1 and 2). It exists only so the property tests can prove they
+// (docs/SPEC.md section 3, hazards 1 and 2). It exists only so the property tests can prove they
 // catch those hazards; nothing outside property_tests/ may use it.
 #pragma once
 

@@ -1,10 +1,12 @@
 // The property tests' world: operations, the model of what must hold, and the invariant checks
-// of SPEC.md section 7, all against the fake's real bytes rather than the syncer's bookkeeping.
+// of docs/SPEC.md section 7, all against the fake's real bytes rather than the syncer's
+// bookkeeping.
 #include "world.h"
 
 #include <algorithm>
 #include <ostream>
 
+#include "invariants.h"
 #include "syncer_under_test.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/delta_codec.h"
@@ -333,13 +335,13 @@ void World::observe_new_snapshots(bool explicit_delta) {
     const bool lora = config_.lora_rank > 0;
     if (s.kind == CheckpointKind::delta && (lora || (must_be_base_ && !explicit_delta))) {
       pending_violations_.push_back(
-          "invariant 4: " + s.name + " was saved as a delta, but " +
+          invariant(4) + ": " + s.name + " was saved as a delta, but " +
           (lora ? std::string("LoRA snapshots are always full")
                 : "the first snapshot of a chain (or after a reset, session change, re-attach or "
                   "failed hotload) must be a base"));
     }
     if (s.promotable != (lora || s.kind != CheckpointKind::delta)) {
-      pending_violations_.push_back("invariant 5: " + s.name + " (" +
+      pending_violations_.push_back(invariant(5) + ": " + s.name + " (" +
                                     std::string(to_string(s.kind)) +
                                     ") has promotable=" + (s.promotable ? "true" : "false"));
     }
@@ -354,10 +356,10 @@ void World::check_served_weights(std::vector<std::string>& out) {
     fake::FakeTrainingClient* owner = owner_of(r.served_identity);
     const auto expected = owner ? owner->snapshot_weights(r.served_identity) : nullptr;
     if (!expected) {
-      out.push_back("invariant 1: replica " + r.name + " serves '" + r.served_identity +
+      out.push_back(invariant(1) + ": replica " + r.name + " serves '" + r.served_identity +
                     "', which no trainer saved");
     } else if (!r.served_bytes || *r.served_bytes != *expected) {
-      out.push_back("invariant 1: replica " + r.name + " reports '" + r.served_identity +
+      out.push_back(invariant(1) + ": replica " + r.name + " reports '" + r.served_identity +
                     "' but its weights (checksum " + std::to_string(r.served_checksum) +
                     ") are not that snapshot's (checksum " +
                     std::to_string(fake::adler32(*expected)) + ")");
@@ -370,13 +372,13 @@ void World::check_synced_everywhere(const std::string& snapshot, std::vector<std
   fake::FakeTrainingClient* owner = owner_of(snapshot);
   const auto expected = owner ? owner->snapshot_weights(snapshot) : nullptr;
   if (!expected) {
-    out.push_back("invariant 2: the sync reported '" + snapshot + "', which no trainer saved");
+    out.push_back(invariant(2) + ": the sync reported '" + snapshot + "', which no trainer saved");
     return;
   }
   for (const auto& r : cloud_.replicas(kAccount, kDeployment)) {
     if (!r.readiness) continue;
     if (r.served_identity != snapshot || !r.served_bytes || *r.served_bytes != *expected) {
-      out.push_back("invariant 2: after syncing '" + snapshot + "', ready replica " + r.name +
+      out.push_back(invariant(2) + ": after syncing '" + snapshot + "', ready replica " + r.name +
                     " serves '" + r.served_identity + "' (checksum " +
                     std::to_string(r.served_checksum) + ")");
     }
@@ -397,27 +399,27 @@ void World::check_sent_hotloads(std::vector<std::string>& out) {
     const bool full_param_delta = record->kind == CheckpointKind::delta && config_.lora_rank == 0;
     if (!full_param_delta) {
       if (meta) {
-        out.push_back("invariant 4: full snapshot '" + h.identity +
+        out.push_back(invariant(4) + ": full snapshot '" + h.identity +
                       "' was sent with incremental metadata naming '" +
                       meta->previous_snapshot_identity + "'");
       }
       continue;
     }
     if (!meta) {
-      out.push_back("invariant 3: delta '" + h.identity +
+      out.push_back(invariant(3) + ": delta '" + h.identity +
                     "' was sent without incremental metadata: the deployment loads a diff as "
                     "full weights");
       continue;
     }
     if (meta->previous_snapshot_identity != record->parent) {
-      out.push_back("invariant 3: delta '" + h.identity + "' names parent '" +
+      out.push_back(invariant(3) + ": delta '" + h.identity + "' names parent '" +
                     meta->previous_snapshot_identity + "' but was computed from '" +
                     record->parent + "'");
     }
     for (const std::string& served : sent.served_at_post) {
       // A resubmission that finds the load already done is a no-op (hazard 6's fix).
       if (served != meta->previous_snapshot_identity && served != h.identity) {
-        out.push_back("invariant 3: delta '" + h.identity + "' names parent '" +
+        out.push_back(invariant(3) + ": delta '" + h.identity + "' names parent '" +
                       meta->previous_snapshot_identity + "' but a replica served '" + served +
                       "' when it was sent");
         break;
@@ -434,7 +436,7 @@ void World::check_saved_readable(std::vector<std::string>& out) {
       const fake::SnapshotRecord* record = owner ? owner->find_snapshot(name) : nullptr;
       const auto object = cloud_.buckets().get(bucket, name);
       if (!record || !object) {
-        out.push_back("invariant 9: '" + name + "' was saved but is missing from " + bucket);
+        out.push_back(invariant(9) + ": '" + name + "' was saved but is missing from " + bucket);
         continue;
       }
       std::uint32_t checksum = 0;
@@ -447,11 +449,11 @@ void World::check_saved_readable(std::vector<std::string>& out) {
           checksum = fake::adler32(*object->bytes);
         }
       } catch (const std::exception& e) {
-        out.push_back("invariant 9: '" + name + "' does not read back: " + e.what());
+        out.push_back(invariant(9) + ": '" + name + "' does not read back: " + e.what());
         continue;
       }
       if (checksum != record->checksum) {
-        out.push_back("invariant 9: '" + name + "' reads back with checksum " +
+        out.push_back(invariant(9) + ": '" + name + "' reads back with checksum " +
                       std::to_string(checksum) + ", saved with " +
                       std::to_string(record->checksum));
       }
@@ -472,10 +474,10 @@ std::vector<std::string> World::violations() {
     std::set<std::string> mine;
     for (const auto& s : t->snapshots()) {
       if (s.name.find('/') != std::string::npos) {
-        out.push_back("invariant 6: snapshot name '" + s.name + "' contains '/'");
+        out.push_back(invariant(6) + ": snapshot name '" + s.name + "' contains '/'");
       }
       if (!mine.insert(s.name).second || names.count(s.name)) {
-        out.push_back("invariant 6: two snapshots are named '" + s.name + "'");
+        out.push_back(invariant(6) + ": two snapshots are named '" + s.name + "'");
       }
     }
     names.insert(mine.begin(), mine.end());
@@ -484,7 +486,7 @@ std::vector<std::string> World::violations() {
   if (failed_) {
     const std::string after = syncer_->base_identity();
     if (!after.empty() && after != base_before_) {
-      out.push_back("invariant 7: a failed sync moved base_identity from '" + base_before_ +
+      out.push_back(invariant(7) + ": a failed sync moved base_identity from '" + base_before_ +
                     "' to '" + after + "'");
     }
   }
@@ -494,7 +496,7 @@ std::vector<std::string> World::violations() {
     const std::uint64_t ord = r.served_identity.empty() ? 0 : ordinal_[r.served_identity];
     auto& [restarts, last] = served_order_[static_cast<int>(i)];
     if (r.restarts == restarts && ord < last) {
-      out.push_back("invariant 7: replica " + r.name + " moved back to '" + r.served_identity +
+      out.push_back(invariant(7) + ": replica " + r.name + " moved back to '" + r.served_identity +
                     "' without a restart");
     }
     restarts = r.restarts;
@@ -520,7 +522,7 @@ std::vector<std::string> World::check_liveness(int max_syncs) {
     if (!v.empty()) return v;
     if (synced_) return {};
   }
-  return {"invariant 8: " + std::to_string(max_syncs) +
+  return {invariant(8) + ": " + std::to_string(max_syncs) +
           " syncs after the faults ended, none restored the served weights"};
 }
 

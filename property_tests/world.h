@@ -1,7 +1,7 @@
 // The system under test of the property tests: a fake cloud (trainers, bucket store, a
 // deployment) on a ManualClock, the production DeploymentManager over the fake's router (in
 // process or over loopback HTTP), a syncer (the production WeightSyncer or the reference port),
-// switchable faults, and the checks of SPEC.md section 7 against the fake's real bytes.
+// switchable faults, and the checks of docs/SPEC.md section 7 against the fake's real bytes.
 #pragma once
 
 #include <cstdint>

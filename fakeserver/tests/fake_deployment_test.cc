@@ -96,7 +96,7 @@ TEST_F(DeploymentTest, ADeltaNamingAnotherParentThanTheServedOneFailsAndKeepsOld
   const auto d1 = trainer->save_weights_for_sampler("s1", CheckpointKind::delta);
   trainer->step();
   const auto d2 = trainer->save_weights_for_sampler("s2", CheckpointKind::delta);
-  // d2 was computed from d1, but the replica serves the base (hazard 2 of SPEC.md).
+  // d2 was computed from d1, but the replica serves the base (hazard 2 of docs/SPEC.md).
   post_hotload("d", delta_hotload(d2.snapshot_name, d1.snapshot_name));
   clock.advance(seconds(2));
   ReplicaView r = replica("d");

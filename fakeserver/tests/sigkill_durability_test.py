@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SIGKILL while saving loses no acknowledged snapshot (SPEC.md invariant 9, across a crash).
+"""SIGKILL while saving loses no acknowledged snapshot (docs/SPEC.md invariant 9, across a crash).
 
 Rounds of: start weightsync-fakeserver with --state-dir; a client thread saves sampler snapshots
 (bases and deltas) as fast as it can through the control API and records every save the server

@@ -1,5 +1,5 @@
 // WeightSyncer: save, then sync, keeping the base/delta chain equal to what the deployment
-// serves. Comments marked "hazard N" name the reference bug (SPEC.md section 3) a line fixes.
+// serves. Comments marked "hazard N" name the reference bug (docs/SPEC.md section 3) a line fixes.
 #include "weightsync/weight_syncer.h"
 
 #include "weightsync/errors.h"

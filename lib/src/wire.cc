@@ -1,4 +1,4 @@
-// JSON encoding and strict decoding of the deployment API's bodies (SPEC.md section 5).
+// JSON encoding and strict decoding of the deployment API's bodies (docs/SPEC.md section 5).
 #include "weightsync/wire.h"
 
 #include <nlohmann/json.hpp>

@@ -264,8 +264,8 @@ TEST_F(DeploymentManagerTest, ServerErrorOnHotloadIsRetryableApiError) {
   EXPECT_TRUE(e.retryable());
 }
 
-// Hazard 6 (SPEC.md section 3): the retry layer may resubmit a hotload POST after a 5xx; it must
-// be byte-identical (same identity, same metadata) so the server treats it as the same load.
+// Hazard 6 (docs/SPEC.md section 3): the retry layer may resubmit a hotload POST after a 5xx; it
+// must be byte-identical (same identity, same metadata) so the server treats it as the same load.
 TEST(DeploymentManagerHotloadRetry, PostRetriedAfter503ResendsTheIdenticalIdentityAndBody) {
   ScriptedTransport inner;
   ManualClock clock;
@@ -323,7 +323,7 @@ TEST_F(DeploymentManagerTest, WaitReturnsWhenEveryReplicaServesTheIdentityPollin
   EXPECT_EQ(clock_.now(), seconds(4));  // two waits of hotload_poll_interval (2 s)
 }
 
-// Hazard 5 (SPEC.md section 3): the reference only read replicas[0].
+// Hazard 5 (docs/SPEC.md section 3): the reference only read replicas[0].
 TEST_F(DeploymentManagerTest, OneLaggingReplicaKeepsTheWaitGoing) {
   transport_
       .expect("GET", kHotload, 200,

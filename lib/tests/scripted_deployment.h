@@ -1,5 +1,5 @@
 // ScriptedDeployment: a tiny in-test deployment that answers the hotload, status and warmup
-// calls of SPEC.md section 5 from a script of outcomes, so WeightSyncer tests need not count
+// calls of docs/SPEC.md section 5 from a script of outcomes, so WeightSyncer tests need not count
 // status polls. Thread-free; loads complete instantly unless scripted otherwise.
 #pragma once
 

@@ -169,7 +169,7 @@ TEST(RetryingTransport, SingleAttemptPolicyNeverRetries) {
   EXPECT_EQ(inner.requests().size(), 1u);
 }
 
-// Hazard 6 (SPEC.md section 3): a hotload POST retried after a 503 must resubmit the identical
+// Hazard 6 (docs/SPEC.md section 3): a hotload POST retried after a 503 must resubmit the identical
 // request, so the server can recognise it as the same load (idempotent by identity).
 TEST(RetryingTransport, RetriedPostResendsIdenticalMethodPathHeadersAndBody) {
   ManualClock clock;

@@ -1,5 +1,5 @@
 // WeightSyncer against a RecordingTrainer and a ScriptedDeployment on a ManualClock: the seed's
-// contract, the chain decisions, and one test per hazard of SPEC.md section 3.
+// contract, the chain decisions, and one test per hazard of docs/SPEC.md section 3.
 #include "weightsync/weight_syncer.h"
 
 #include <gtest/gtest.h>
@@ -58,7 +58,7 @@ struct World {
     throw std::logic_error("no save named " + snapshot);
   }
 
-  // SPEC.md invariants 3 and 4 over every hotload sent: a delta always carries metadata naming
+  // docs/SPEC.md invariants 3 and 4 over every hotload sent: a delta always carries metadata naming
   // both the snapshot it was diffed against and the one the deployment served; nothing else
   // carries metadata.
   void expect_chain_sound(int lora_rank = 0) const {
@@ -750,7 +750,7 @@ TEST(WeightSyncerChain, WithoutServedCheckADeltaFollowsTheChain) {
   EXPECT_EQ(w.deployment.count("GET", kHotload), gets);  // no status read before the delta
 }
 
-// ---- the six hazards of the reference (SPEC.md section 3); each fails on its behaviour ----
+// ---- the six hazards of the reference (docs/SPEC.md section 3); each fails on its behaviour ----
 
 // Hazard 1: the reference set base_saved after the failed first hotload and sent a delta
 // without metadata next.

@@ -1,4 +1,4 @@
-// DeploymentManager: the client of the deployment HTTP API (SPEC.md section 5): account
+// DeploymentManager: the client of the deployment HTTP API (docs/SPEC.md section 5): account
 // resolution, deployment lifecycle, hotload submit/status/wait, and warmup.
 //
 // It reaches the network only through a Transport and time only through a Clock.

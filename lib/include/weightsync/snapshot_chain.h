@@ -1,5 +1,5 @@
 // The base/delta chain as pure functions: checkpoint kinds, which kind the next save takes,
-// the incremental metadata a delta hotload carries, and promotability (SPEC.md section 3).
+// the incremental metadata a delta hotload carries, and promotability (docs/SPEC.md section 3).
 // No I/O, no state of its own; safe from any thread.
 #pragma once
 
@@ -30,7 +30,7 @@ struct ChainState {
   bool operator==(const ChainState&) const = default;
 };
 
-// The kind of the next save (SPEC.md section 3, with the improvement):
+// The kind of the next save (docs/SPEC.md section 3, "Which kind the next save takes"):
 // 1. an explicit kind wins;  2. lora_rank > 0 -> base;
 // 3. when syncing: delta only if the deployment is known to serve exactly the snapshot the
 //    trainer would diff against (base_identity == last_saved_identity, both set), else base —

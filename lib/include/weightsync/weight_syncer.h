@@ -1,6 +1,6 @@
 // WeightSyncer: saves sampler snapshots and syncs them to a deployment, keeping the base/delta
-// chain sound (a C++ port of the reference class, SPEC.md section 4, with its six known hazards
-// fixed — see SPEC.md section 3).
+// chain sound (a C++ port of the reference class, docs/SPEC.md section 4, with its six known
+// hazards fixed — see docs/SPEC.md section 3).
 //
 // Thread-safety: none. One WeightSyncer belongs to one training loop thread.
 #pragma once

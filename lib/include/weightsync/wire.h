@@ -1,4 +1,4 @@
-// The JSON shapes of the deployment HTTP API (SPEC.md section 5), shared by the client
+// The JSON shapes of the deployment HTTP API (docs/SPEC.md section 5), shared by the client
 // (DeploymentManager) and the fake server's router so the two cannot drift apart.
 //
 // encode_* writes the exact field names of the API; decode_* checks types and required

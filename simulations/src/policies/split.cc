@@ -1,4 +1,4 @@
-// split: the resume ordering of SPEC.md section 4 — save_only, then wait for the hotload
+// split: the resume ordering of docs/SPEC.md section 4 — save_only, then wait for the hotload
 // manager, then hotload the saved snapshot — every `interval` steps. A hotload that does not
 // happen leaves the saved snapshot unserved, and the library makes the next save a base.
 #include "weightsync/sim/sync_policy.h"

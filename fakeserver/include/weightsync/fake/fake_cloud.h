@@ -41,7 +41,7 @@ class FakeCloud {
  public:
   explicit FakeCloud(Clock& clock, FakeCloudOptions options = {});
 
-  // One HTTP exchange against the API (SPEC.md section 5).
+  // One HTTP exchange against the API (docs/SPEC.md section 5).
   HttpResponse handle(const HttpRequest& request);
 
   void create_account(const std::string& account, const std::string& api_key);

@@ -33,7 +33,7 @@ struct TrainerOptions {
   std::uint64_t seed = 0;
 };
 
-// What one sampler save wrote (SPEC.md section 3).
+// What one sampler save wrote (docs/SPEC.md section 3).
 struct SnapshotRecord {
   std::string name;  // session-scoped identity
   std::string path;  // bucket URL + "/" + name

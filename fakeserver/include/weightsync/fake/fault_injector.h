@@ -1,8 +1,9 @@
 // FaultInjector: runs a FaultPlan inside a CloudModel. The model calls it at every opportunity
 // (a request, a hotload POST, a replica's load start, a prompt-cache reset, a completion) and
 // whenever it advances to the clock (timed and scheduled faults fire then, at their own time:
-// DESIGN.md "Time without threads"). Every random decision comes from one generator seeded once,
-// and every fault that fires is appended to the log, so a plan and a seed replay exactly.
+// docs/DESIGN.md section 4, "Time without threads"). Every random decision comes from one generator
+// seeded once, and every fault that fires is appended to the log, so a plan and a seed replay
+// exactly.
 //
 // Thread-safety: none; it lives inside CloudModel, under FakeCloud's lock.
 #pragma once

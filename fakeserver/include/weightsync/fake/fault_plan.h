@@ -1,4 +1,4 @@
-// A fault plan: which faults of SPEC.md section 6 (plus transport faults) the fake deployment
+// A fault plan: which faults of docs/SPEC.md section 6 (plus transport faults) the fake deployment
 // injects, each scripted ("the next 2 hotloads of d fail with 503", "at t=120 s restart replica
 // 1") or random (a probability per opportunity). It is a JSON document, parsed here with errors
 // that name the field and what was expected, and run by a FaultInjector (fault_injector.h). The

@@ -1,7 +1,7 @@
 // One replica of a fake deployment: what it serves (identity, real bytes, checksum), its
 // hotload manager's readiness, and the load in flight, whose stage is a function of the clock
-// (DESIGN.md "Time without threads"). A finished load is applied when first observed, and only
-// whole: a load that fails leaves the replica serving what it served before.
+// (docs/DESIGN.md section 4, "Time without threads"). A finished load is applied when first
+// observed, and only whole: a load that fails leaves the replica serving what it served before.
 //
 // Thread-safety: none (guarded by FakeCloud's lock).
 #pragma once

@@ -1,4 +1,4 @@
-// The one place that parses and answers the deployment HTTP API (SPEC.md section 5): wire in,
+// The one place that parses and answers the deployment HTTP API (docs/SPEC.md section 5): wire in,
 // CloudModel operations, wire out. Every error is a JSON body from encode_error, and a rejected
 // request changes nothing.
 //
