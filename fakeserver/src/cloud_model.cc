@@ -257,7 +257,7 @@ Deployment CloudModel::delete_deployment(const std::string& caller, const std::s
                                          const std::string& id) {
   FakeDeployment& d = deployment(caller, account, id);
   Deployment gone = d.wire(now());
-  gone.state = "DELETED";
+  gone.state = kStateDeleted;
   metrics_.retired += d.tally();
   deployments_.erase(d.name());
   return gone;

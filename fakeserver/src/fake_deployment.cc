@@ -36,7 +36,7 @@ std::string FakeDeployment::transition_type() const {
 }
 
 std::string FakeDeployment::state(Duration now) const {
-  return is_ready(now) ? "READY" : "CREATING";
+  return std::string(is_ready(now) ? kStateReady : kStateCreating);
 }
 
 Deployment FakeDeployment::wire(Duration now) const {

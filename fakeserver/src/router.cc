@@ -29,8 +29,8 @@ std::string required_header(const HttpRequest& request, std::string_view name,
 }
 
 std::string authenticate(const CloudModel& model, const HttpRequest& request) {
-  const std::string auth = header_value(request.headers, "Authorization");
-  const std::string prefix = "Bearer ";
+  const std::string auth = header_value(request.headers, kAuthorizationHeader);
+  const std::string prefix(kBearerPrefix);
   if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
     throw HttpError(401, "missing credentials: expected header 'Authorization: Bearer <api key>'");
   }

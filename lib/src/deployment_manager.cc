@@ -57,7 +57,7 @@ constexpr int kMaxResubmits = 3;
 bool any_replica_stalled(const HotloadStatus& status, const std::string& identity) {
   return std::any_of(status.replicas.begin(), status.replicas.end(), [&](const ReplicaStatus& r) {
     const std::string& stage = r.loading_state.stage;
-    const bool at_rest = stage.empty() || stage == "idle" || stage == "done";
+    const bool at_rest = stage.empty() || stage == kStageIdle || stage == kStageDone;
     return at_rest && r.current_snapshot_identity != identity &&
            r.loading_state.target_snapshot_identity != identity;
   });
@@ -90,7 +90,7 @@ DeploymentManager::DeploymentManager(Transport& transport, Clock& clock,
 HttpResponse DeploymentManager::send(const std::string& method, const std::string& path,
                                      std::string body, Headers extra_headers) {
   HttpRequest request{method, path, std::move(extra_headers), std::move(body)};
-  request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
+  request.headers.emplace_back(kAuthorizationHeader, std::string(kBearerPrefix) + options_.api_key);
   if (!request.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   log(LogLevel::debug, [&] { return method + " " + path; });
   return transport_.exchange(request);
@@ -157,8 +157,8 @@ Deployment DeploymentManager::wait_for_deployment_ready(const std::string& deplo
   const Duration start = clock_.now();
   for (;;) {
     Deployment d = get_deployment(deployment_id);
-    if (d.state == "READY") return d;
-    if (d.state == "FAILED" || d.state == "DELETING" || d.state == "DELETED") {
+    if (d.state == kStateReady) return d;
+    if (d.state == kStateFailed || d.state == kStateDeleting || d.state == kStateDeleted) {
       throw ApiError(200, encode(d),
                      "deployment '" + deployment_id + "': expected state READY, got " + d.state +
                          "; it will not become ready, create it again");
@@ -259,7 +259,7 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
       status = hotload_status(deployment_id, base_model);
       last_error.clear();
       for (const auto& r : status.replicas) {
-        if (r.loading_state.stage == "error" &&
+        if (r.loading_state.stage == kStageError &&
             r.loading_state.target_snapshot_identity == identity) {
           throw HotloadFailed(
               "hotload of '" + identity + "' onto '" + deployment_id + "' failed on replica '" +

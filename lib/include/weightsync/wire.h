@@ -27,6 +27,28 @@ inline constexpr std::string_view kDeploymentHeader = "fireworks-deployment";
 inline constexpr std::string_view kHotloadPath = "/hot_load/v1/models/hot_load";
 inline constexpr std::string_view kCompletionsPath = "/inference/v1/completions";
 inline constexpr std::string_view kAccountsPath = "/v1/accounts";
+inline constexpr std::string_view kAuthorizationHeader = "Authorization";
+inline constexpr std::string_view kBearerPrefix = "Bearer ";  // then the API key
+
+// Loading stages a replica reports in loading_state.stage (docs/SPEC.md section 5).
+inline constexpr std::string_view kStageIdle = "idle";
+inline constexpr std::string_view kStagePending = "pending";
+inline constexpr std::string_view kStageDownloading = "downloading";
+inline constexpr std::string_view kStagePreparing = "preparing";
+inline constexpr std::string_view kStageLoading = "loading";
+inline constexpr std::string_view kStageDone = "done";
+inline constexpr std::string_view kStageError = "error";
+
+// Deployment states (Deployment::state).
+inline constexpr std::string_view kStateCreating = "CREATING";
+inline constexpr std::string_view kStateReady = "READY";
+inline constexpr std::string_view kStateFailed = "FAILED";
+inline constexpr std::string_view kStateDeleting = "DELETING";
+inline constexpr std::string_view kStateDeleted = "DELETED";
+
+// Hotload transition types (hot_load_transition_type).
+inline constexpr std::string_view kTransitionAsync = "ASYNC";
+inline constexpr std::string_view kTransitionSync = "SYNC";
 
 // "accounts/{account}/deployments/{id}"
 std::string deployment_name(std::string_view account, std::string_view deployment_id);
@@ -55,7 +77,7 @@ std::string encode(const HotloadRequest& request);
 HotloadRequest decode_hotload_request(std::string_view body);
 
 struct LoadingState {
-  std::string stage;  // idle, pending, downloading, preparing, loading, done, error
+  std::string stage;  // one of the kStage* names above
   std::string target_snapshot_identity;
   bool operator==(const LoadingState&) const = default;
 };
@@ -94,7 +116,7 @@ struct DeploymentConfig {
   bool enable_hot_load = true;
   std::optional<std::string> hot_load_trainer_job;      // accounts/{a}/rlorTrainerJobs/{id}
   std::optional<std::string> hot_load_bucket_type;      // e.g. "FW_HOSTED"
-  std::optional<std::string> hot_load_transition_type;  // "ASYNC" (default) or "SYNC"
+  std::optional<std::string> hot_load_transition_type;  // kTransitionAsync (default) or Sync
   bool operator==(const DeploymentConfig&) const = default;
 };
 
@@ -103,7 +125,7 @@ DeploymentConfig decode_deployment_config(std::string_view body);
 
 struct Deployment {
   std::string name;   // accounts/{a}/deployments/{id}
-  std::string state;  // CREATING, READY, FAILED, DELETING, DELETED
+  std::string state;  // one of the kState* names above
   std::string base_model;
   int min_replica_count = 1;
   int max_replica_count = 1;

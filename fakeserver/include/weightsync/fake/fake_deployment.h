@@ -16,9 +16,6 @@
 
 namespace weightsync::fake {
 
-inline constexpr std::string_view kTransitionAsync = "ASYNC";
-inline constexpr std::string_view kTransitionSync = "SYNC";
-
 // Which replica answered a completion and how much of its prompt was cached.
 struct CompletionServed {
   int replica = 0;

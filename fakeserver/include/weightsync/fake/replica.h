@@ -41,14 +41,6 @@ struct LoadOrder {
   bool reset_prompt_cache = false;
 };
 
-// Stage names as the wire spells them.
-inline constexpr std::string_view kStageIdle = "idle";
-inline constexpr std::string_view kStagePending = "pending";
-inline constexpr std::string_view kStageDownloading = "downloading";
-inline constexpr std::string_view kStageLoading = "loading";
-inline constexpr std::string_view kStageDone = "done";
-inline constexpr std::string_view kStageError = "error";
-
 // How a finished load ended, for the deployment's tallies.
 struct LoadOutcome {
   bool ok = false;
