@@ -111,8 +111,10 @@ SamplerSave FakeTrainingClient::save_weights_for_sampler(const std::string& name
     object.bytes = full;
   }
   if (snapshot_weights_.count(identity)) {
-    log(LogLevel::warning, "fake trainer " + job_name_ + ": snapshot name " + identity +
-                               " reused in session " + session_id_ + "; overwriting it");
+    log(LogLevel::warning, [&] {
+      return "fake trainer " + job_name_ + ": snapshot name " + identity + " reused in session " +
+             session_id_ + "; overwriting it";
+    });
   }
   SnapshotRecord record{identity,
                         bucket_url_ + "/" + identity,
