@@ -45,6 +45,17 @@ std::string FakeDeployment::state(Duration now) const {
   return now < updating_until_ ? "UPDATING" : "READY";
 }
 
+void FakeDeployment::check_serving(Duration now) const {
+  // FAILED and deleted deployments will not serve again: not deployed, not worth a retry.
+  if (failed(now) || deleting_until_) {
+    throw HttpError(404, "deployment " + name_ + " is " + state(now) +
+                             " and serves nothing (not deployed); expected READY");
+  }
+  if (!is_ready(now)) {
+    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
+  }
+}
+
 void FakeDeployment::fail(std::string message, Duration at) {
   failed_at_ = at;
   failure_ = std::move(message);
@@ -98,9 +109,7 @@ HotloadStatus FakeDeployment::hotload_status(Duration now) const {
 
 void FakeDeployment::hotload(const HotloadRequest& request, Duration now, BucketStore& store,
                              const FaultHooks& hooks) {
-  if (!is_ready(now)) {
-    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
-  }
+  check_serving(now);
   for (const auto& replica : replicas_) {
     if (!replica.manager_ready(now)) {
       throw HttpError(503, "hotload manager of replica " + replica.name() +
@@ -155,9 +164,7 @@ void FakeDeployment::restart_replica(int index, Duration now) {
 
 CompletionServed FakeDeployment::complete(const CompletionRequest& request, Duration now,
                                           const FaultHooks& hooks) {
-  if (!is_ready(now)) {
-    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
-  }
+  check_serving(now);
   if (replicas_.empty()) {
     throw HttpError(503, "deployment " + name_ + " has no replica serving (maxReplicaCount " +
                              std::to_string(config_.max_replica_count) + "); scale it up first");

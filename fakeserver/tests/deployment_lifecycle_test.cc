@@ -261,9 +261,12 @@ TEST_F(DeploymentLifecycleTest, AScriptedDeploymentFailedFaultEndsCreationInFail
   EXPECT_EQ(d.at("state"), "FAILED");
   EXPECT_EQ(d.at("status").at("message"), "no capacity in region");
   EXPECT_EQ(hotload_status().at("replicas").size(), 0u);
-  EXPECT_EQ(cloud.handle(request("POST", std::string(kCompletionsPath), completion_body("d")))
-                .status,
-            503);
+  // Not deployed for good: 404, which the reference's retry loop does not wait out.
+  const HttpResponse completion =
+      cloud.handle(request("POST", std::string(kCompletionsPath), completion_body("d")));
+  EXPECT_EQ(completion.status, 404);
+  EXPECT_NE(error_message(completion.body).find("is FAILED and serves nothing"), std::string::npos);
+  EXPECT_EQ(post_hotload("d", full_hotload("s")).status, 404);
   ASSERT_EQ(cloud.fault_log().size(), 1u);
   EXPECT_EQ(cloud.fault_log()[0].fault, "deployment_failed");
 }

@@ -99,6 +99,8 @@ class FakeDeployment {
 
  private:
   void resize_replicas(Duration now);
+  // 404 if FAILED or deleted (for good), 503 while CREATING.
+  void check_serving(Duration now) const;
 
   std::string account_;
   std::string id_;
