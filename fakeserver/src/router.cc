@@ -317,11 +317,9 @@ HttpResponse Handler::completion() {
 }
 
 void Handler::check_query(std::initializer_list<const char*> known) const {
-  for (const auto& [name, value] : target_.query) {
-    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) !=
-        known.end()) {
-      continue;
-    }
+  for (const auto& entry : target_.query) {
+    const std::string& name = entry.first;
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     std::string names;
     for (const char* k : known) names += (names.empty() ? "" : ", ") + std::string(k);
     throw HttpError(400, "query parameter '" + name + "': unknown; expected " +
