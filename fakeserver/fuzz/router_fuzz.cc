@@ -3,8 +3,8 @@
 // The router must answer every request (never throw, never crash), with a JSON error for 4xx.
 //
 // Input: requests separated by '\0'; each is "METHOD PATH\n" then "Name: value" header lines,
-// an empty line, and the body. Requests without an Authorization header get the valid key, so
-// the fuzzer reaches past authentication; the clock advances between requests.
+// an empty line, and the body. Requests without an Authorization or X-Api-Key header get the
+// valid key, so the fuzzer reaches past authentication; the clock advances between requests.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,7 +37,8 @@ HttpRequest parse_request(std::string_view text) {
                                  std::string(line.substr(colon + 2)));
   }
   request.body = std::string(text);
-  if (header_value(request.headers, "Authorization").empty()) {
+  if (header_value(request.headers, "Authorization").empty() &&
+      header_value(request.headers, "X-Api-Key").empty()) {
     request.headers.emplace_back("Authorization", "Bearer fuzz-key");
   }
   return request;

@@ -1,6 +1,8 @@
 // Validation and mutation of the fake world; every check runs before any change.
 #include "weightsync/fake/cloud_model.h"
 
+#include <cstdio>
+
 #include "weightsync/errors.h"
 #include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/http_error.h"
@@ -77,6 +79,14 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
     }
     return !faults_active_ || injector_->on_prompt_cache_reset(deployment, replica);
   };
+  active_hooks_.on_deployment_created =
+      [this](const std::string& deployment) -> std::optional<std::string> {
+    if (hooks_.on_deployment_created) {
+      if (auto failure = hooks_.on_deployment_created(deployment)) return failure;
+    }
+    if (faults_active_) return injector_->on_deployment_created(deployment);
+    return std::nullopt;
+  };
   active_hooks_.on_completion = [this](const std::string& deployment) -> std::optional<int> {
     if (hooks_.on_completion) {
       if (auto status = hooks_.on_completion(deployment)) return status;
@@ -150,7 +160,7 @@ FakeTrainingClient& CloudModel::create_trainer(const std::string& account,
                                               "/rlorTrainerJobs/" + trainer_id);
   store_.ensure_bucket(url);
   auto client = std::make_unique<FakeTrainingClient>(store_, job, url, options);
-  auto& entry = trainers_[job] = TrainerEntry{account, trainer_id, std::move(client)};
+  auto& entry = trainers_[job] = TrainerEntry{account, trainer_id, std::move(client), TrainerJob{}};
   return *entry.client;
 }
 
@@ -171,6 +181,64 @@ FakeTrainingClient& CloudModel::trainer(const std::string& job_name) {
   const auto found = trainers_.find(job_name);
   if (found == trainers_.end()) throw InvalidArgument("no trainer job " + job_name);
   return *found->second.client;
+}
+
+TrainerEntry& CloudModel::create_trainer_job(const std::string& caller, const std::string& account,
+                                             std::string id, TrainerOptions options,
+                                             std::optional<std::string> bucket_url,
+                                             TrainerJob job) {
+  check_visible(caller, account, "account " + account);
+  if (id.empty()) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%08llx",
+                  static_cast<unsigned long long>(random_.next() & 0xffffffffULL));
+    id = "trainer-" + std::string(text);
+  }
+  check_resource_id("rlorTrainerJobId", id);
+  const std::string name = trainer_job_name(account, id);
+  if (trainers_.count(name)) throw HttpError(409, "trainer job " + name + " already exists");
+  create_trainer(account, id, options, std::move(bucket_url));
+  TrainerEntry& entry = trainers_.at(name);
+  job.running_at = now() + options_.timing.trainer_startup;
+  entry.job = std::move(job);
+  return entry;
+}
+
+TrainerEntry& CloudModel::trainer_job(const std::string& caller, const std::string& account,
+                                      const std::string& id) {
+  const std::string name = trainer_job_name(account, id);
+  check_visible(caller, account, "trainer job " + name);
+  const auto found = trainers_.find(name);
+  if (found == trainers_.end()) throw HttpError(404, "trainer job " + name + " not found");
+  return found->second;
+}
+
+TrainerEntry& CloudModel::delete_trainer_job(const std::string& caller, const std::string& account,
+                                             const std::string& id) {
+  TrainerEntry& entry = trainer_job(caller, account, id);
+  entry.job.deleted = true;
+  return entry;
+}
+
+TrainerEntry& CloudModel::resume_trainer_job(const std::string& caller, const std::string& account,
+                                             const std::string& id) {
+  TrainerEntry& entry = trainer_job(caller, account, id);
+  const std::string_view state = entry.state(now());
+  if (state != kJobFailed) {
+    throw HttpError(400, "trainer job " + trainer_job_name(account, id) + ": expected state " +
+                             std::string(kJobFailed) + " to resume, got " + std::string(state));
+  }
+  entry.job.failure.clear();
+  entry.job.running_at = now() + options_.timing.trainer_startup;
+  entry.client->restart_session();
+  return entry;
+}
+
+bool CloudModel::fail_trainer_job(const std::string& job_name, const std::string& message) {
+  const auto found = trainers_.find(job_name);
+  if (found == trainers_.end() || found->second.job.deleted) return false;
+  found->second.job.failure = message;
+  return true;
 }
 
 void CloudModel::check_visible(const std::string& caller, const std::string& account,
@@ -211,6 +279,9 @@ FakeDeployment& CloudModel::create_deployment(const std::string& caller, const s
   store_.ensure_bucket(bucket);
   auto deployment = std::make_unique<FakeDeployment>(account, id, config, bucket, options_.timing,
                                                      options_.replicas_per_deployment, now());
+  if (auto failure = active_hooks_.on_deployment_created(name)) {
+    deployment->fail(std::move(*failure), deployment->ready_at());
+  }
   return *(deployments_[name] = std::move(deployment));
 }
 
@@ -220,6 +291,11 @@ FakeDeployment& CloudModel::deployment(const std::string& caller, const std::str
   check_visible(caller, account, "deployment " + name);
   const auto found = deployments_.find(name);
   if (found == deployments_.end()) throw HttpError(404, "deployment " + name + " not found");
+  if (found->second->gone(now())) {
+    metrics_.retired += found->second->tally();
+    deployments_.erase(found);
+    throw HttpError(404, "deployment " + name + " not found");
+  }
   advance_faults();
   found->second->advance(now(), active_hooks_);
   return *found->second;
@@ -238,6 +314,10 @@ FakeDeployment& CloudModel::update_deployment(const std::string& caller, const s
                                               const std::string& id,
                                               const DeploymentUpdate& update) {
   FakeDeployment& d = deployment(caller, account, id);
+  if (d.deleting()) {
+    throw HttpError(400, "deployment " + d.name() + " is " + d.state(now()) +
+                             ": expected a deployment that is not being deleted");
+  }
   check_transition_type(update.hot_load_transition_type);
   check_replica_counts(update.min_replica_count.value_or(d.config().min_replica_count),
                        update.max_replica_count.value_or(d.config().max_replica_count));
@@ -254,13 +334,15 @@ FakeDeployment& CloudModel::update_deployment(const std::string& caller, const s
 }
 
 Deployment CloudModel::delete_deployment(const std::string& caller, const std::string& account,
-                                         const std::string& id) {
+                                         const std::string& id, bool hard) {
   FakeDeployment& d = deployment(caller, account, id);
-  Deployment gone = d.wire(now());
-  gone.state = kStateDeleted;
-  metrics_.retired += d.tally();
-  deployments_.erase(d.name());
-  return gone;
+  d.start_deletion(now(), d.timing().deletion_time, hard);
+  Deployment answer = d.wire(now());
+  if (d.gone(now())) {
+    metrics_.retired += d.tally();
+    deployments_.erase(d.name());
+  }
+  return answer;
 }
 
 }  // namespace weightsync::fake

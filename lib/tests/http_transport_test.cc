@@ -27,6 +27,9 @@ struct Seen {
   std::string authorization;
   std::string model_header;
   std::string body;
+  std::string content_type;
+  std::size_t content_types = 0;  // how many Content-Type headers arrived
+  std::string api_key;
 };
 
 // A loopback server that echoes requests back and records them; stopped on destruction.
@@ -37,8 +40,14 @@ class LoopbackServer {
       int n = 0;
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        seen_ = Seen{req.method, req.target, req.get_header_value("Authorization"),
-                     req.get_header_value("fireworks-model"), req.body};
+        seen_ = Seen{req.method,
+                     req.target,
+                     req.get_header_value("Authorization"),
+                     req.get_header_value("fireworks-model"),
+                     req.body,
+                     req.get_header_value("Content-Type"),
+                     req.get_header_value_count("Content-Type"),
+                     req.get_header_value("X-Api-Key")};
         n = ++count_;
       }
       if (req.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(600));
@@ -123,6 +132,22 @@ TEST(HttpTransport, EveryMethodReachesTheServerWithItsBody) {
     EXPECT_EQ(seen.method, method);
     EXPECT_EQ(seen.target, "/v1/things/1?updateMask=a") << method;
     EXPECT_EQ(seen.body, body) << method;
+  }
+}
+
+// The reference client sends Content-Type: application/json on every request, a GET or a
+// bodiless DELETE included; the transport passes it once, whatever the method.
+TEST(HttpTransport, ContentTypeAndApiKeyArriveOnceWithOrWithoutABody) {
+  LoopbackServer server;
+  HttpTransport transport(loopback_options(server.base_url()));
+  for (const auto& [method, body] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", ""}, {"DELETE", ""}, {"POST", ""}, {"POST", "{}"}, {"PATCH", "{}"}}) {
+    transport.exchange(HttpRequest{
+        method, "/v1/x", {{"Content-Type", "application/json"}, {"X-Api-Key", "k1"}}, body});
+    const Seen seen = server.seen();
+    EXPECT_EQ(seen.content_type, "application/json") << method << " " << body;
+    EXPECT_EQ(seen.content_types, 1u) << method << " " << body;
+    EXPECT_EQ(seen.api_key, "k1") << method;
   }
 }
 

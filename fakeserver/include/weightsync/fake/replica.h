@@ -23,13 +23,15 @@
 
 namespace weightsync::fake {
 
-// How long things take on a deployment.
+// How long things take in the fake cloud (deployments, their replicas, trainer jobs).
 struct DeploymentTiming {
   Duration creation_time = seconds(2);          // CREATING -> READY
   Duration hotload_startup_delay = seconds(3);  // replica (re)start -> hotload manager ready
   Duration load_pending = seconds(0.2);         // queueing before the download starts
   Duration load_overhead = seconds(1);          // after the download: loading into memory
   double bandwidth_bytes_per_s = 100e6;         // download speed from the bucket
+  Duration deletion_time = seconds(0);          // DELETE -> gone (DELETING meanwhile)
+  Duration trainer_startup = seconds(2);        // a REST-created trainer job: CREATING -> RUNNING
 };
 
 // What a replica is asked to load.
@@ -52,6 +54,9 @@ class Replica {
   Replica(std::string name, Duration manager_ready_at);
 
   const std::string& name() const { return name_; }
+  // The status's `identity`: stable while the replica runs, new after every restart (a new
+  // pod), so a client can tell that a restart happened.
+  std::string pod_identity() const { return name_ + "-pod-" + std::to_string(restarts_); }
   bool manager_ready(Duration now) const { return now >= manager_ready_at_; }
   bool loading() const { return load_.has_value(); }
   // The target of the load in flight, or "".
