@@ -30,6 +30,7 @@ struct DeploymentTiming {
   Duration load_pending = seconds(0.2);         // queueing before the download starts
   Duration load_overhead = seconds(1);          // after the download: loading into memory
   double bandwidth_bytes_per_s = 100e6;         // download speed from the bucket
+  Duration token_interval = seconds(0.005);     // a streamed completion's pace per token
 };
 
 // What a replica is asked to load.
