@@ -31,8 +31,8 @@ CompletionStream::CompletionStream(SamplingRequest request, StreamStart start)
   const std::uint64_t context = prompt_context(request_.prompt);
   for (int i = 0; i < request_.n; ++i) {
     std::uint64_t seed = start_.seed ^ (static_cast<std::uint64_t>(i) << 48);
-    choices_.push_back(Choice{Random(splitmix64(seed) ^ context), context, {}, {},
-                              nlohmann::json::array(), "", false});
+    choices_.push_back(Choice{
+        Random(splitmix64(seed) ^ context), context, {}, {}, nlohmann::json::array(), "", false});
     if (request_.max_tokens == 0) choices_.back().finish_reason = "length";
   }
   last_token_at_ = start_.start;
@@ -87,9 +87,12 @@ nlohmann::json CompletionStream::logprob_entry(const TokenDraw& draw) const {
                    {"logprob", logprob},
                    {"bytes", utf8_bytes(token_text(token))}});
   }
-  return {{"token", text},           {"token_id", draw.token},
-          {"logprob", draw.logprob}, {"sampling_logprob", draw.sampling_logprob},
-          {"bytes", utf8_bytes(text)}, {"top_logprobs", top}};
+  return {{"token", text},
+          {"token_id", draw.token},
+          {"logprob", draw.logprob},
+          {"sampling_logprob", draw.sampling_logprob},
+          {"bytes", utf8_bytes(text)},
+          {"top_logprobs", top}};
 }
 
 nlohmann::json CompletionStream::choice_raw_output(const Choice& choice) const {
@@ -216,10 +219,8 @@ nlohmann::json CompletionStream::whole() {
   nlohmann::json choices = nlohmann::json::array();
   for (std::size_t i = 0; i < choices_.size(); ++i) {
     const Choice& c = choices_[i];
-    nlohmann::json choice = {{"index", i},
-                             {"text", c.text},
-                             {"logprobs", nullptr},
-                             {"finish_reason", c.finish_reason}};
+    nlohmann::json choice = {
+        {"index", i}, {"text", c.text}, {"logprobs", nullptr}, {"finish_reason", c.finish_reason}};
     if (request_.logprobs) choice["logprobs"] = {{"content", c.logprobs}};
     if (request_.raw_output) choice["raw_output"] = choice_raw_output(c);
     if (request_.return_token_ids) {

@@ -34,10 +34,8 @@ HttpResponse answer_completion(CloudModel& model, const std::string& caller,
 
   HttpResponse response;
   if (streamed) {
-    response = HttpResponse{200,
-                            {{"Content-Type", std::string(kSseContentType)},
-                             {"Cache-Control", "no-cache"}},
-                            ""};
+    response = HttpResponse{
+        200, {{"Content-Type", std::string(kSseContentType)}, {"Cache-Control", "no-cache"}}, ""};
     stream->prime(model);
     state.opened = stream;
   } else {

@@ -156,17 +156,17 @@ void FakeServer::serve_stream(httplib::Response& res, std::shared_ptr<Completion
   if (truncate) stream->cut_after(stream->steps() / 2);
   // Each piece is generated under the cloud's lock and written after it is released; a write
   // that fails (the client went away) or stop() ends the stream and drops it.
-  res.set_chunked_content_provider(
-      content_type, [this, stream](std::size_t, httplib::DataSink& sink) {
-        if (stopping_) return false;
-        const auto piece = cloud_.next_chunk(*stream);
-        if (!piece) {
-          if (stream->cut()) return false;
-          sink.done();
-          return true;
-        }
-        return sink.write(piece->data(), piece->size());
-      });
+  res.set_chunked_content_provider(content_type,
+                                   [this, stream](std::size_t, httplib::DataSink& sink) {
+                                     if (stopping_) return false;
+                                     const auto piece = cloud_.next_chunk(*stream);
+                                     if (!piece) {
+                                       if (stream->cut()) return false;
+                                       sink.done();
+                                       return true;
+                                     }
+                                     return sink.write(piece->data(), piece->size());
+                                   });
 }
 
 void FakeServer::stop() {

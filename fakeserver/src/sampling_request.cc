@@ -97,8 +97,8 @@ SamplingRequest parse_sampling_request(std::string_view body) {
   r.logprobs = read_logprobs(fields);
   refuse_unimplemented(fields);
   fields.finish({"model", "prompt", "n", "max_tokens", "temperature", "top_p", "top_k", "seed",
-                 "stream", "perf_metrics_in_response", "raw_output", "return_token_ids",
-                 "logprobs", "echo", "stop"});
+                 "stream", "perf_metrics_in_response", "raw_output", "return_token_ids", "logprobs",
+                 "echo", "stop"});
   return r;
 }
 

@@ -250,10 +250,10 @@ TEST_F(RouterTest, CompletionsOnAnotherAccountsDeploymentAre404) {
   const std::string body = R"({"model": ")" + deployment_name(kOtherAccount, "secret") +
                            R"(", "prompt": [1], "stream": true})";
   expect_rejected(request("POST", "/inference/v1/completions", body), 404, "not found");
-  expect_rejected(request("POST", "/inference/v1/completions",
-                          R"({"model": ")" + deployment_name(kAccount, "nope") +
-                              R"(", "prompt": [1]})"),
-                  404, "accounts/acme/deployments/nope not found");
+  expect_rejected(
+      request("POST", "/inference/v1/completions",
+              R"({"model": ")" + deployment_name(kAccount, "nope") + R"(", "prompt": [1]})"),
+      404, "accounts/acme/deployments/nope not found");
 }
 
 TEST_F(RouterTest, BadDeltaMetadataFormatsAre400) {

@@ -1,12 +1,13 @@
 // Token-in/token-out sampling: the stream as the reference sampler reads it, the token
 // semantics (deterministic in the served bytes, prompt and seed), and sample provenance,
 // including a replica switching weights in the middle of a stream.
+#include "weightsync/fake/sampling.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "fake_test_support.h"
-#include "weightsync/fake/sampling.h"
 #include "weightsync/fake/sse.h"
 
 namespace weightsync::fake {
@@ -103,8 +104,8 @@ class SamplingTest : public ::testing::Test, public CloudFixture {
   // Saves a new base snapshot after a step and starts loading it on "d".
   std::string hotload_next(const std::string& name) {
     trainer->step();
-    const std::string next = trainer->save_weights_for_sampler(name, CheckpointKind::base)
-                                 .snapshot_name;
+    const std::string next =
+        trainer->save_weights_for_sampler(name, CheckpointKind::base).snapshot_name;
     EXPECT_EQ(post_hotload("d", full_hotload(next)).status, 200);
     return next;
   }
@@ -126,8 +127,8 @@ class SamplingTest : public ::testing::Test, public CloudFixture {
 };
 
 TEST_F(SamplingTest, AStreamIsWhatTheReferenceSamplerAssembles) {
-  const HttpResponse r = cloud.handle(sampler_request(sampler_body("d", {5, 6, 7}, 12,
-                                                                   {{"logprobs", true}})));
+  const HttpResponse r =
+      cloud.handle(sampler_request(sampler_body("d", {5, 6, 7}, 12, {{"logprobs", true}})));
   ASSERT_EQ(r.status, 200) << r.body;
   // The metric headers ServerMetrics reads, and the request id echoed.
   EXPECT_EQ(header_value(r.headers, "prompt-tokens"), "3");
@@ -221,8 +222,8 @@ TEST_F(SamplingTest, GreedyAndTightCutsPickTheMostLikelyToken) {
   }
   // Greedy ignores the seed; top_k 1 and a tiny top_p leave one candidate, drawn with
   // probability 1, so they agree with greedy whatever the seed.
-  for (const json& extra : {json{{"temperature", 0.0}, {"seed", 2}}, json{{"top_k", 1}},
-                            json{{"top_p", 1e-9}}}) {
+  for (const json& extra :
+       {json{{"temperature", 0.0}, {"seed", 2}}, json{{"top_k", 1}}, json{{"top_p", 1e-9}}}) {
     const Assembled other = stream(sampler_body("d", {2, 7}, 16, extra));
     EXPECT_EQ(tokens_of(other), tokens_of(greedy)) << extra.dump();
   }
@@ -231,8 +232,8 @@ TEST_F(SamplingTest, GreedyAndTightCutsPickTheMostLikelyToken) {
       stream(sampler_body("d", {2, 7}, 16, {{"temperature", 0.5}, {"logprobs", true}}));
   bool differs = false;
   for (const json& entry : cool.logprobs.at(0)) {
-    differs |= std::abs(entry["sampling_logprob"].get<double>() -
-                        entry["logprob"].get<double>()) > 1e-6;
+    differs |=
+        std::abs(entry["sampling_logprob"].get<double>() - entry["logprob"].get<double>()) > 1e-6;
   }
   EXPECT_TRUE(differs);
 }

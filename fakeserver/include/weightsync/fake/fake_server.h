@@ -21,7 +21,7 @@
 namespace httplib {
 class Server;
 struct Response;
-}
+}  // namespace httplib
 
 namespace weightsync::fake {
 
