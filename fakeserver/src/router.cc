@@ -285,7 +285,8 @@ HttpResponse Handler::completion() {
 }
 
 void Handler::check_query(std::initializer_list<const char*> known) const {
-  for (const auto& [name, value] : target_.query) {
+  for (const auto& entry : target_.query) {
+    const std::string& name = entry.first;  // clang before 16 cannot capture a structured binding
     if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) !=
         known.end()) {
       continue;
