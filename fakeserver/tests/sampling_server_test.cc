@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "fake_test_support.h"
+#include "sampling_test_support.h"
 #include "weightsync/fake/fake_server.h"
 #include "weightsync/fake/fault_plan.h"
 #include "weightsync/fake/sse.h"
@@ -24,18 +25,7 @@ using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
 std::string streamed_request_text(int port, int max_tokens, int seed) {
-  const json body = {{"model", deployment_name(kAccount, "d")},
-                     {"prompt", {1, 2, 3}},
-                     {"n", 1},
-                     {"max_tokens", max_tokens},
-                     {"temperature", 1.0},
-                     {"stream", true},
-                     {"perf_metrics_in_response", true},
-                     {"raw_output", true},
-                     {"top_p", 1.0},
-                     {"top_k", 0},
-                     {"seed", seed}};
-  const std::string text = body.dump();
+  const std::string text = sampler_body("d", {1, 2, 3}, max_tokens, {{"seed", seed}}).dump();
   return "POST /inference/v1/completions HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
          "\r\nContent-Type: application/json\r\nX-Api-Key: " + kKey + "\r\nAuthorization: Bearer " +
          kKey + "\r\nConnection: close\r\nContent-Length: " + std::to_string(text.size()) +

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_test_support.h"
+#include "sampling_test_support.h"
 #include "weightsync/fake/sse.h"
 
 namespace weightsync::fake {
@@ -15,24 +16,6 @@ namespace {
 
 using namespace testing;
 using nlohmann::json;
-
-// The body the reference DeploymentSampler posts for one rollout (n = 1, streamed, full
-// distribution), plus `extra` fields.
-json sampler_body(const std::string& deployment_id, std::vector<int> prompt, int max_tokens,
-                  const json& extra = json::object()) {
-  json body = {{"model", deployment_name(kAccount, deployment_id)},
-               {"prompt", std::move(prompt)},
-               {"n", 1},
-               {"max_tokens", max_tokens},
-               {"temperature", 1.0},
-               {"stream", true},
-               {"perf_metrics_in_response", true},
-               {"raw_output", true},
-               {"top_p", 1.0},
-               {"top_k", 0}};
-  body.update(extra);
-  return body;
-}
 
 // With the headers the reference sends on an inference request.
 HttpRequest sampler_request(const json& body) {
