@@ -79,12 +79,7 @@ void FakeServer::start(const std::string& host, int port) {
     StreamedResponse streamed = cloud_.handle_streaming(to_request(req));
     HttpResponse& answer = streamed.head;
     const TransportFault fault = take_transport_fault(answer);
-    // Sleep in slices so that stop() is not held up by a long injected delay.
-    for (Duration left = fault.delay; left > Duration::zero() && !stopping_;) {
-      const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
-      cloud_.clock().sleep_for(slice);
-      left -= slice;
-    }
+    sleep_unless_stopped(fault.delay);
     if (fault.cut == TransportFault::Cut::reset) {
       // Nothing of the answer leaves: the peer sees the connection close. The write
       // cpp-httplib then attempts fails quietly (SIGPIPE is ignored).
@@ -150,23 +145,33 @@ void FakeServer::start(const std::string& host, int port) {
   }
 }
 
+void FakeServer::sleep_unless_stopped(Duration duration) {
+  // In slices, so that stop() is not held up by a long injected delay or a slow stream.
+  for (Duration left = duration; left > Duration::zero() && !stopping_;) {
+    const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
+    cloud_.clock().sleep_for(slice);
+    left -= slice;
+  }
+}
+
 void FakeServer::serve_stream(httplib::Response& res, std::shared_ptr<CompletionStream> stream,
                               const std::string& content_type, bool truncate) {
   // A truncated-body fault on a stream ends it halfway, without [DONE].
   if (truncate) stream->cut_after(stream->steps() / 2);
   // Each piece is generated under the cloud's lock and written after it is released; a write
   // that fails (the client went away) or stop() ends the stream and drops it.
-  res.set_chunked_content_provider(content_type,
-                                   [this, stream](std::size_t, httplib::DataSink& sink) {
-                                     if (stopping_) return false;
-                                     const auto piece = cloud_.next_chunk(*stream);
-                                     if (!piece) {
-                                       if (stream->cut()) return false;
-                                       sink.done();
-                                       return true;
-                                     }
-                                     return sink.write(piece->data(), piece->size());
-                                   });
+  res.set_chunked_content_provider(
+      content_type, [this, stream](std::size_t, httplib::DataSink& sink) {
+        sleep_unless_stopped(stream->next_due() - cloud_.clock().now());
+        if (stopping_) return false;
+        const auto piece = cloud_.next_chunk(*stream);
+        if (!piece) {
+          if (stream->cut()) return false;
+          sink.done();
+          return true;
+        }
+        return sink.write(piece->data(), piece->size());
+      });
 }
 
 void FakeServer::stop() {

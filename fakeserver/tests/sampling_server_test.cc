@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -133,6 +134,30 @@ TEST_F(DroppedStreams, AClientThatHangsUpHalfwayLeavesTheServerHealthy) {
   const auto t0 = Steady::now();
   server->stop();
   EXPECT_LT(Steady::now() - t0, std::chrono::seconds(2));
+}
+
+class SlowStreams : public RealTimeStreams {
+ protected:
+  SlowStreams() : RealTimeStreams(seconds(5)) {}
+};
+
+TEST_F(SlowStreams, StopEndsAnOpenStreamPromptly) {
+  std::string received;
+  std::atomic<bool> first_event{false};
+  std::thread client([&] {
+    received = exchange_raw(server->port(), streamed_request_text(server->port(), 100, 3),
+                            [&](const std::string& bytes) {
+                              if (bytes.find("data: {") != std::string::npos) first_event = true;
+                              return true;
+                            });
+  });
+  while (!first_event) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = Steady::now();
+  server->stop();
+  EXPECT_LT(Steady::now() - t0, std::chrono::seconds(2)) << "stop() waited for a token 5 s away";
+  client.join();
+  EXPECT_EQ(received.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(settled_in_flight(), 0);
 }
 
 TEST(StreamFaults, ATruncationFaultCutsAStreamHalfwayWithoutDone) {

@@ -41,6 +41,7 @@ class FakeServer {
   std::string base_url() const;
 
  private:
+  void sleep_unless_stopped(Duration duration);
   void serve_stream(httplib::Response& res, std::shared_ptr<CompletionStream> stream,
                     const std::string& content_type, bool truncate);
 
