@@ -72,7 +72,9 @@ TokenDraw draw_token(std::uint32_t weights_checksum, std::uint64_t context,
     draw.top.emplace_back(order[static_cast<std::size_t>(i)],
                           raw_logprob(order[static_cast<std::size_t>(i)]));
   }
-  if (request.temperature == 0) {  // greedy: the distribution is a point mass
+  // Greedy (the distribution is a point mass) at temperature 0, and below 1e-4, where dividing
+  // the logits would overflow long before the draw could differ from greedy.
+  if (request.temperature < 1e-4) {
     draw.token = order.front();
     draw.logprob = raw_logprob(draw.token);
     draw.sampling_logprob = 0;

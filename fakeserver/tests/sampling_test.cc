@@ -204,9 +204,9 @@ TEST_F(SamplingTest, GreedyAndTightCutsPickTheMostLikelyToken) {
     EXPECT_EQ(entry["token_id"], entry["top_logprobs"][0]["token_id"]);
   }
   // Greedy ignores the seed; top_k 1 and a tiny top_p leave one candidate, drawn with
-  // probability 1, so they agree with greedy whatever the seed.
-  for (const json& extra :
-       {json{{"temperature", 0.0}, {"seed", 2}}, json{{"top_k", 1}}, json{{"top_p", 1e-9}}}) {
+  // probability 1, so they agree with greedy whatever the seed; so does a vanishing temperature.
+  for (const json& extra : {json{{"temperature", 0.0}, {"seed", 2}}, json{{"top_k", 1}},
+                            json{{"top_p", 1e-9}}, json{{"temperature", 1e-308}}}) {
     const Assembled other = stream(sampler_body("d", {2, 7}, 16, extra));
     EXPECT_EQ(tokens_of(other), tokens_of(greedy)) << extra.dump();
   }
