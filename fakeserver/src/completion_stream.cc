@@ -60,6 +60,7 @@ bool CompletionStream::observe_replica(CloudModel& model) {
   if (found == model.deployments().end()) return false;
   FakeDeployment& d = *found->second;
   d.advance(model.now(), model.active_hooks());
+  if (!d.is_ready(model.now())) return false;  // failed or being deleted: its pods are gone
   const auto& replicas = d.replicas();
   const auto replica = std::find_if(replicas.begin(), replicas.end(),
                                     [&](const Replica& r) { return r.name() == start_.replica; });

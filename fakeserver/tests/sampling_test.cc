@@ -286,6 +286,17 @@ TEST_F(SamplingTest, AReplicaRestartCutsItsStreamWithoutDone) {
   EXPECT_TRUE(a.finish_reason.empty());
 }
 
+TEST_F(SamplingTest, DeletingTheDeploymentCutsItsStreams) {
+  set_slow_tokens(seconds(0.05));
+  StreamedResponse opened = cloud.handle_streaming(sampler_request(sampler_body("d", {1}, 400)));
+  ASSERT_TRUE(opened.stream);
+  std::string sse = *cloud.next_chunk(*opened.stream);
+  ASSERT_EQ(cloud.handle(request("DELETE", deployment_path(kAccount, "d"))).status, 200);
+  while (auto piece = cloud.next_chunk(*opened.stream)) sse += *piece;
+  EXPECT_TRUE(opened.stream->cut());
+  EXPECT_FALSE(assemble(sse).done);
+}
+
 TEST_F(SamplingTest, SyncDeploymentAnswers425WhileLoadingSoTheSamplerWaits) {
   make_ready_deployment("sync", "SYNC");
   const std::string snapshot =
