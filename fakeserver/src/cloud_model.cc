@@ -6,6 +6,7 @@
 #include "weightsync/errors.h"
 #include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/fake/sampling.h"
 
 namespace weightsync::fake {
 namespace {
@@ -52,7 +53,8 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
     : clock_(clock),
       options_(std::move(options)),
       random_(options_.seed),
-      store_(options_.state_dir) {
+      store_(options_.state_dir),
+      sampling_(std::make_unique<SamplingState>(options_.seed ^ 0x73616d706c696e67ULL)) {
   // The caller's hook runs first; the plan then bends what it decided.
   active_hooks_.on_request = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
     if (hooks_.on_request) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "completions.h"
 #include "control_api.h"
 #include "http_support.h"
 #include "trainer_job_wire.h"
@@ -289,31 +290,7 @@ HttpResponse Handler::get_hotload() {
 }
 
 HttpResponse Handler::completion() {
-  const CompletionRequest completion = decode_completion_request(request_.body);
-  if (completion.max_tokens < 0 || completion.max_tokens > 4096) {
-    throw HttpError(400,
-                    "max_tokens: expected 0..4096, got " + std::to_string(completion.max_tokens));
-  }
-  FakeDeployment& d = model_.deployment_by_name(caller_, completion.model);
-  const CompletionServed served = d.complete(completion, now_, model_.active_hooks());
-  std::string text;
-  for (int i = 0; i < completion.max_tokens; ++i) {
-    text += " t" + std::to_string((served.served_checksum + static_cast<unsigned>(i)) % 997);
-  }
-  const auto prompt_tokens = completion.prompt.size();
-  const nlohmann::json body = {
-      {"id", "cmpl-" + d.replicas()[static_cast<std::size_t>(served.replica)].name()},
-      {"object", "text_completion"},
-      {"model", completion.model},
-      {"choices", {{{"index", 0}, {"text", text}, {"finish_reason", "length"}}}},
-      {"usage",
-       {{"prompt_tokens", prompt_tokens},
-        {"completion_tokens", completion.max_tokens},
-        {"total_tokens", prompt_tokens + static_cast<std::size_t>(completion.max_tokens)},
-        {"prompt_tokens_details", {{"cached_tokens", served.cached_tokens}}}}}};
-  HttpResponse response = json_response(200, body.dump());
-  response.headers.emplace_back("x-served-snapshot", served.served_identity);
-  return response;
+  return answer_completion(model_, caller_, request_);
 }
 
 void Handler::check_query(std::initializer_list<const char*> known) const {

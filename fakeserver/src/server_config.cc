@@ -36,6 +36,7 @@ DeploymentTiming timing(JsonFields& f) {
   t.load_overhead = secs("loadOverheadSeconds", t.load_overhead);
   t.deletion_time = secs("deletionSeconds", t.deletion_time);
   t.trainer_startup = secs("trainerStartupSeconds", t.trainer_startup);
+  t.token_interval = secs("tokenIntervalSeconds", t.token_interval);
   t.bandwidth_bytes_per_s =
       f.number("bandwidthBytesPerSecond", 1, 1e15, "bytes per second in [1, 1e15]")
           .value_or(t.bandwidth_bytes_per_s);
@@ -85,7 +86,7 @@ ServerConfig parse_server_config(std::string_view json_text) {
     JsonFields f(*t, top.at("timing"));
     f.finish({"creationSeconds", "hotloadStartupSeconds", "loadPendingSeconds",
               "loadOverheadSeconds", "bandwidthBytesPerSecond", "deletionSeconds",
-              "trainerStartupSeconds"});
+              "trainerStartupSeconds", "tokenIntervalSeconds"});
     config.timing = timing(f);
   }
   config.replicas_per_deployment =

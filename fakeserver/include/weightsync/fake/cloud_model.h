@@ -63,6 +63,7 @@ struct TrainerEntry {
 std::string trainer_job_name(std::string_view account, std::string_view trainer_id);
 
 class FaultInjector;
+struct SamplingState;
 
 // Counters behind GET /metrics.
 struct FakeMetrics {
@@ -100,6 +101,8 @@ class CloudModel {
   // Fires the plan's timed and scheduled faults due by now.
   void advance_faults();
   FakeMetrics& metrics() { return metrics_; }
+  // Completions: the seed generator, streams in flight, the stream just opened (sampling.h).
+  SamplingState& sampling() { return *sampling_; }
 
   // ---- accounts ----
   // Throws InvalidArgument for an empty or malformed id or key, or a key already in use.
@@ -167,6 +170,7 @@ class CloudModel {
   std::unique_ptr<FaultInjector> injector_;
   bool faults_active_ = false;
   FakeMetrics metrics_;
+  std::unique_ptr<SamplingState> sampling_;
   std::map<std::string, std::string> account_by_key_;
   std::set<std::string> accounts_;
   std::map<std::string, TrainerEntry> trainers_;                        // by job name

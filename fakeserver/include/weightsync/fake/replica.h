@@ -32,6 +32,7 @@ struct DeploymentTiming {
   double bandwidth_bytes_per_s = 100e6;         // download speed from the bucket
   Duration deletion_time = seconds(0);          // DELETE -> gone (DELETING meanwhile)
   Duration trainer_startup = seconds(2);        // a REST-created trainer job: CREATING -> RUNNING
+  Duration token_interval = seconds(0.005);     // a streamed completion's pace per token
 };
 
 // What a replica is asked to load.
