@@ -92,6 +92,7 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
   j["failed_syncs"] = r.failed_syncs;
   j["failed_sync_seconds"] = r.failed_sync_seconds;
   j["resyncs"] = r.resyncs;
+  j["save_retries"] = r.save_retries;
   j["warmup_failures"] = r.warmup_failures;
   j["recoveries"] = r.recoveries;
   j["time_to_recover_mean_s"] = r.time_to_recover_mean_s;

@@ -225,7 +225,7 @@ std::vector<PolicySummary> run_grid(const Scenario& base, const std::vector<std:
       const SweepOutcome& o = outcomes[next];
       if (!o.result) throw std::runtime_error(o.error);
       if (o.result->verification_failures > 0) {
-        throw std::runtime_error("weightsync-sim: scenario '" + o.scenario.name + "' seed " +
+        throw std::runtime_error("scenario '" + o.scenario.name + "' seed " +
                                  std::to_string(o.scenario.seed) + ": policy " + p.label +
                                  " served bytes that differ from the trainer's snapshot in " +
                                  std::to_string(o.result->verification_failures) + " syncs");

@@ -31,6 +31,9 @@ constexpr const char* kApiKey = "sim-api-key";
 constexpr const char* kTrainerId = "trainer";
 constexpr const char* kDeploymentId = "sim-deployment";
 constexpr int kMaxResyncAttempts = 1000;
+// A failed save is retried at once, as a training loop would (the library leaves the chain
+// unchanged after a failed save); the attempt fails only when every try did.
+constexpr int kSaveAttempts = 3;
 
 // Independent streams from one seed, so that e.g. turning faults on does not change the
 // generation lengths.
@@ -57,8 +60,7 @@ double thread_cpu_seconds() {
 }
 
 std::string with_seed(const Scenario& s, const std::string& message) {
-  return "weightsync-sim: scenario '" + s.name + "' seed " + std::to_string(s.seed) + ": " +
-         message;
+  return "scenario '" + s.name + "' seed " + std::to_string(s.seed) + ": " + message;
 }
 
 // The simulated world and the RL loop over it.
@@ -224,10 +226,13 @@ void Run::setup() {
   config.hot_load_transition_type = scenario_.deployment.transition;
   manager_.create_or_get_deployment(kDeploymentId, config);
   manager_.wait_for_deployment_ready(kDeploymentId, seconds(3600));
-  // The initial sync must not fail: faults are for the measured part.
+  // The initial sync must not fail: faults (the cloud's and the trainer's) are for the measured
+  // part.
   cloud_.set_fault_hooks(load_model_hooks());
   trainer_->set_version(0);
+  trainer_->set_faults_enabled(false);
   syncer_->save_and_hotload("step-0", "base");
+  trainer_->set_faults_enabled(true);
   cloud_.set_fault_hooks(run_hooks());
   trainer_->reset_counters();
 }
@@ -305,11 +310,16 @@ bool Run::save_and_hotload(int step) {
 
 bool Run::save_and_hotload_named(const std::string& name) {
   const Duration start = clock_.now();
-  try {
-    syncer_->save_and_hotload(name);
-  } catch (const Error&) {
-    // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
-    // says which, and the library has already reset the chain where it had to.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      syncer_->save_and_hotload(name);
+    } catch (const Error&) {
+      // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
+      // says which, and the library has already reset the chain where it had to.
+    }
+    if (syncer_->last_sync().saved || attempt == kSaveAttempts) break;
+    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    ++result_.save_retries;
   }
   record_sync_call(start, true);
   return syncer_->last_sync().synced;
@@ -317,7 +327,13 @@ bool Run::save_and_hotload_named(const std::string& name) {
 
 std::optional<std::string> Run::save_only(int step) {
   attempt_start_ = clock_.now();
-  std::optional<std::string> name = syncer_->save_only("step-" + std::to_string(step));
+  std::optional<std::string> name;
+  for (int attempt = 1; attempt <= kSaveAttempts; ++attempt) {
+    name = syncer_->save_only("step-" + std::to_string(step));
+    if (name || attempt == kSaveAttempts) break;
+    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    ++result_.save_retries;
+  }
   record_sync_call(attempt_start_, !name.has_value());
   return name;
 }
@@ -506,7 +522,7 @@ RunResult run_simulation(const Scenario& scenario) {
     return run.run();
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
-    if (what.rfind("weightsync-sim:", 0) == 0) throw;
+    if (what.rfind("scenario '", 0) == 0) throw;
     throw std::runtime_error(with_seed(scenario, what));
   }
 }

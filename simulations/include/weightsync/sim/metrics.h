@@ -77,6 +77,8 @@ struct RunResult {
   // async, drop: catch-up syncs made when the replicas fell more than the bound behind (after
   // failed syncs); included in syncs / failed_syncs.
   std::int64_t resyncs = 0;
+  // Failed saves retried within the same attempt (a failed save is tried up to three times).
+  std::int64_t save_retries = 0;
   std::int64_t warmup_failures = 0;
   std::int64_t recoveries = 0;  // successful syncs that ended a run of failed ones
   double time_to_recover_mean_s = 0;
