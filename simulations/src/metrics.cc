@@ -69,6 +69,8 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
                     {"max", r.staleness.max},     {"histogram", r.staleness.histogram}};
   j["samples_generated"] = r.samples_generated;
   j["samples_used"] = r.samples_used;
+  j["tokens_used"] = r.tokens_used;
+  j["tokens_per_second"] = r.tokens_per_second;
   j["samples_dropped"] = r.samples_dropped;
   j["samples_downweighted"] = r.samples_downweighted;
   j["samples_mixed"] = r.samples_mixed;

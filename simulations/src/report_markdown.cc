@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "report_parts.h"
+#include "weightsync/sim/decode_model.h"
 
 namespace weightsync::sim {
 
@@ -61,13 +62,24 @@ void scenario_section(std::ostringstream& md, const ReportData& d) {
      << ": a base snapshot is " << gb(base) << ", a one-step delta " << mb(delta) << " ("
      << fixed(100 * s.model.changed_fraction_per_step, 2) << "% changed per step, "
      << fixed(s.model.delta_compression, 2) << "x compression) |\n";
-  md << "| trainer | step time " << fixed(s.trainer.step_time_s.mean(), 0) << " s mean, batch of "
-     << s.trainer.batch_size << " samples; a base saves in "
+  md << "| trainer | ";
+  if (s.hardware.trainer_gpus > 0) {
+    md << "step time from its FLOPs on " << s.hardware.trainer_gpus << " x " << s.hardware.gpu;
+  } else {
+    md << "step time " << fixed(s.trainer.step_time_s.mean(), 0) << " s mean";
+  }
+  md << ", batch of " << s.trainer.batch_size << " samples; a base saves in "
      << seconds_text(s.save_time(s.base_bytes())) << ", a delta in "
      << seconds_text(s.save_time(s.delta_bytes(1))) << " |\n";
   md << "| rollout | " << s.rollout.concurrency << " requests in flight, "
-     << fixed(s.rollout.generation_tokens.mean(), 0) << " tokens mean at "
-     << fixed(s.rollout.tokens_per_second_per_request, 0) << " tokens/s per request |\n";
+     << fixed(s.rollout.generation_tokens.mean(), 0) << " tokens mean ("
+     << fixed(s.rollout.prompt_tokens.mean(), 0) << "-token prompts); "
+     << make_decode_model(s).describe() << " |\n";
+  if (!s.hardware.gpu.empty()) {
+    md << "| hardware | " << s.hardware.placement << " placement, " << s.hardware.gpu << " GPUs, "
+       << s.hardware.gpus_per_replica << " per replica, model shape " << s.model.shape
+       << ", serving in " << s.serving_dtype() << " |\n";
+  }
   md << "| deployment | " << s.deployment.replicas
      << (s.deployment.replicas == 1 ? " replica, " : " replicas, ") << s.deployment.transition
      << " transition; a base loads in " << seconds_text(s.load_time(s.base_bytes()))

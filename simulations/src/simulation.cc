@@ -18,6 +18,7 @@
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/in_process_transport.h"
 #include "weightsync/log.h"
+#include "weightsync/sim/decode_model.h"
 #include "weightsync/sim/sampler.h"
 #include "weightsync/sim/sync_policy.h"
 #include "weightsync/sim/virtual_clock.h"
@@ -132,7 +133,7 @@ class Run final : public SyncSession {
   fake::FaultHooks load_model_hooks();
   fake::FaultHooks run_hooks();
   void setup();
-  void take_batch(int step);
+  double take_batch(int step);
   void record_sync_call(Duration start, bool attempt_ends);
   void verify_served(const std::string& snapshot);
 
@@ -363,8 +364,9 @@ bool Run::hotload(const std::string& snapshot) {
 }
 
 // Waits until `batch_size` usable samples are there and uses them: FIFO, staleness measured
-// against the trainer's version before this step, stale ones dropped or down-weighted.
-void Run::take_batch(int step) {
+// against the trainer's version before this step, stale ones dropped or down-weighted. Returns
+// the batch's tokens (prompts and generations).
+double Run::take_batch(int step) {
   const int batch = scenario_.trainer.batch_size;
   const std::optional<int> bound = policy_->staleness_bound();
   const bool drop = policy_->settings().stale_samples == StaleSamples::drop;
@@ -377,6 +379,7 @@ void Run::take_batch(int step) {
   }
   int used = 0;
   int resync_attempts = 0;
+  double tokens = 0;
   while (used < batch) {
     auto& ready = sampler_->finished();
     // Replicas further behind than the bound can only produce samples that will be dropped: the
@@ -421,10 +424,13 @@ void Run::take_batch(int step) {
     }
     staleness_.add(staleness);
     weight_sum_ += weight;
+    tokens += static_cast<double>(sample.tokens + sample.prompt_tokens);
     if (sample.mixed()) ++result_.samples_mixed;
     ++used;
   }
   result_.samples_used += used;
+  result_.tokens_used += tokens;
+  return tokens;
 }
 
 RunResult Run::run() {
@@ -434,7 +440,9 @@ RunResult Run::run() {
   SamplerOptions sampler_options;
   sampler_options.generation_tokens = scenario_.rollout.generation_tokens;
   sampler_options.concurrency = scenario_.rollout.concurrency;
-  sampler_options.tokens_per_second_per_request = scenario_.rollout.tokens_per_second_per_request;
+  sampler_options.prompt_tokens = scenario_.rollout.prompt_tokens;
+  sampler_options.replicas = scenario_.deployment.replicas;
+  sampler_options.decode = make_decode_model(scenario_);
   sampler_options.pause_during_load = scenario_.deployment.transition == "ASYNC";
   sampler_ = std::make_unique<Sampler>(clock_, fake::Random(stream_seed(scenario_.seed, kRollout)),
                                        sampler_options, 0);
@@ -446,12 +454,15 @@ RunResult Run::run() {
   for (int step = 1; step <= scenario_.steps; ++step) {
     const Duration wait_start = clock_.now();
     const Duration resync_before = resync_time_;
-    take_batch(step);
+    const double batch_tokens = take_batch(step);
     // Catch-up syncs block the trainer as syncs, not as waiting for samples.
     wait += clock_.now() - wait_start - (resync_time_ - resync_before);
     sync += resync_time_ - resync_before;
 
-    const Duration step_time = seconds(scenario_.trainer.step_time_s.sample(step_random_));
+    const Duration step_time =
+        scenario_.hardware.trainer_gpus > 0
+            ? seconds(training_step_seconds(scenario_, batch_tokens))
+            : seconds(scenario_.trainer.step_time_s.sample(step_random_));
     clock_.sleep_for(step_time);
     train += step_time;
     fake_trainer_->step();
@@ -484,6 +495,7 @@ RunResult Run::run() {
   r.sampler_idle_fraction =
       total_s > 0 ? 1.0 - sampler_->busy_slot_seconds() / (sampler_->concurrency() * total_s) : 0;
   r.steps_per_hour = total_s > 0 ? scenario_.steps * 3600.0 / total_s : 0;
+  r.tokens_per_second = total_s > 0 ? r.tokens_used / total_s : 0;
   r.bytes_base = trainer_->bytes_base();
   r.bytes_delta = trainer_->bytes_delta();
   r.snapshots_base = trainer_->snapshots_base();

@@ -48,6 +48,9 @@ struct RunResult {
   StalenessStats staleness;
   std::int64_t samples_generated = 0;
   std::int64_t samples_used = 0;
+  // Tokens (prompt + generated) of the samples used in training, and per simulated second.
+  double tokens_used = 0;
+  double tokens_per_second = 0;
   std::int64_t samples_dropped = 0;
   std::int64_t samples_downweighted = 0;
   std::int64_t samples_mixed = 0;  // used samples whose generation spanned a weight change
