@@ -272,6 +272,7 @@ Recommendation write_report(const ReportOptions& options,
   data.faulty = run_grid(faulty, data.seeds, options.jobs, per_grid, 2 * per_grid, progress);
   data.main = data.reference_faults ? data.clean : data.faulty;
   data.recommendation = recommend(data.main, options.staleness_budget);
+  if (!options.calibration_dir.empty()) data.calibration = run_calibration(options.calibration_dir);
 
   fs::create_directories(options.out_dir / "data");
   write_plots(data, options.out_dir);

@@ -185,6 +185,26 @@ void fault_section(std::ostringstream& md, const ReportData& d) {
 
 }  // namespace
 
+void calibration_section(std::ostringstream& md, const ReportData& d) {
+  md << "## Calibration\n\n";
+  if (d.calibration.empty()) {
+    md << "The calibration suite was not run for this report.\n\n";
+    return;
+  }
+  int judged = 0, passed = 0, gaps = 0;
+  for (const auto& c : d.calibration) {
+    if (!c.tolerance) continue;
+    ++judged;
+    if (c.status() == "pass") ++passed;
+    if (c.status() == "known gap") ++gaps;
+  }
+  md << "The decode and training model behind these numbers is checked against published "
+        "measurements (`weightsync-sim calibrate`, cases in `simulations/calibration/`): "
+     << passed << " of " << judged << " judged figures within their tolerance";
+  if (gaps) md << ", " << gaps << " outside it as declared known gaps (see the cases)";
+  md << ".\n\n" << calibration_table(d.calibration, true) << "\n";
+}
+
 std::string report_markdown(const ReportData& d) {
   std::ostringstream md;
   md << "# Sync-policy report: " << d.scenario.name << "\n\n";
@@ -202,6 +222,7 @@ std::string report_markdown(const ReportData& d) {
   results_table(md, d);
   plots_section(md, d);
   fault_section(md, d);
+  calibration_section(md, d);
   md << "## Recommendation\n\n" << d.recommendation.text << "\n";
   return md.str();
 }

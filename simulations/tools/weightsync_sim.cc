@@ -262,6 +262,7 @@ int main(int argc, char** argv) {
     if (*report) {
       report_options.scenario_path = report_scenario;
       report_options.out_dir = report_out;
+      report_options.calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
       return report_command(report_options);
     }
     if (*calibrate) return calibrate_command(calibration_dir, calibration_md);
