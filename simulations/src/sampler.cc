@@ -19,12 +19,18 @@ Sampler::Sampler(VirtualClock& clock, fake::Random random, SamplerOptions option
       random_(random),
       options_(std::move(options)),
       pools_(static_cast<std::size_t>(std::max(options_.replicas, 1))),
-      served_version_(served_version),
       busy_since_(clock.now()) {
   for (Pool& pool : pools_) {
     pool.updated_at = clock.now();
     pool.stall_until = clock.now();
+    pool.version = served_version;
   }
+}
+
+int Sampler::served_version() const {
+  int oldest = pools_.front().version;
+  for (const Pool& pool : pools_) oldest = std::min(oldest, pool.version);
+  return oldest;
 }
 
 double Sampler::busy_slot_seconds() const {
@@ -85,7 +91,7 @@ void Sampler::schedule(int index) {
 
 void Sampler::fill() {
   std::uint64_t touched = 0;
-  while (!loading_ && started_ < admitted_ && in_flight_ < options_.concurrency) {
+  while (started_ < admitted_ && in_flight_ < options_.concurrency) {
     if (!next_) {
       Drawn d;
       d.tokens =
@@ -94,7 +100,7 @@ void Sampler::fill() {
       next_ = d;
     }
     const int pool = pick_pool(*next_);
-    if (pool < 0) break;  // no replica has KV room: wait for a completion
+    if (pool < 0) break;  // no replica is serving with KV room: wait
     start(pool, *next_);
     next_.reset();
     touched |= std::uint64_t{1} << pool;
@@ -104,12 +110,13 @@ void Sampler::fill() {
   }
 }
 
-// The load balancer: the replica with the fewest live requests that has KV room (an empty
-// replica always takes a request, however long); ties go to the lowest index.
+// The load balancer: the serving replica with the fewest live requests that has KV room (an
+// empty replica always takes a request, however long); ties go to the lowest index.
 int Sampler::pick_pool(const Drawn& drawn) const {
   int best = -1;
   for (int i = 0; i < static_cast<int>(pools_.size()); ++i) {
     const Pool& pool = pools_[static_cast<std::size_t>(i)];
+    if (pool.loading) continue;
     const double need = static_cast<double>(drawn.prompt + drawn.tokens);
     if (pool.live > 0 && !options_.decode.fits(pool.kv_reserved, need)) continue;
     if (best < 0 || pool.live < pools_[static_cast<std::size_t>(best)].live) best = i;
@@ -139,7 +146,7 @@ void Sampler::start(int index, const Drawn& drawn) {
   r.prompt = drawn.prompt;
   r.start_g = pool.g;
   r.finish_g = pool.g + static_cast<double>(drawn.tokens);
-  r.version_start = served_version_;
+  r.version_start = pool.version;
   r.active = true;
   r.draining = false;
   r.first_token_at = pool.stall_until;
@@ -156,7 +163,7 @@ void Sampler::finish(Pool& pool, int slot) {
   Request& r = pool.requests[static_cast<std::size_t>(slot)];
   Sample sample;
   sample.version_start = r.version_start;
-  sample.version_end = r.draining ? r.version_start : served_version_;
+  sample.version_end = r.draining ? r.version_start : pool.version;
   sample.tokens = r.tokens;
   sample.prompt_tokens = r.prompt;
   sample.decode_seconds = to_seconds(clock_.now() - r.first_token_at);
@@ -195,15 +202,14 @@ void Sampler::complete(int index, std::uint64_t ticket) {
 void Sampler::load_started() {
   if (loading_) return;
   loading_ = true;
-  if (!options_.pause_during_load) {
-    for (Pool& pool : pools_) {
-      for (Request& r : pool.requests) r.draining = r.draining || r.active;
-    }
-    return;
-  }
   account_busy();
   const Duration now = clock_.now();
   for (Pool& pool : pools_) {
+    pool.loading = true;
+    if (!options_.pause_during_load) {
+      for (Request& r : pool.requests) r.draining = r.draining || r.active;
+      continue;
+    }
     if (pool.paused) continue;
     advance(pool);
     pool.stall_left = std::max(Duration::zero(), pool.stall_until - now);
@@ -213,20 +219,37 @@ void Sampler::load_started() {
   }
 }
 
+void Sampler::resume(int index) {
+  Pool& pool = pools_[static_cast<std::size_t>(index)];
+  pool.loading = false;
+  if (!pool.paused) return;
+  const Duration now = clock_.now();
+  pool.paused = false;
+  pool.updated_at = now;
+  pool.stall_until = now + pool.stall_left;
+  generating_ += pool.live;
+  schedule(index);
+}
+
+void Sampler::replica_loaded(int replica, int version) {
+  if (replica < 0 || replica >= static_cast<int>(pools_.size())) return;
+  Pool& pool = pools_[static_cast<std::size_t>(replica)];
+  if (!loading_ || !pool.loading) return;
+  account_busy();
+  pool.version = version;
+  resume(replica);
+  fill();
+}
+
 void Sampler::load_finished(int version) {
   if (!loading_) return;
   loading_ = false;
-  served_version_ = version;
   account_busy();
-  const Duration now = clock_.now();
   for (int i = 0; i < static_cast<int>(pools_.size()); ++i) {
     Pool& pool = pools_[static_cast<std::size_t>(i)];
-    if (!pool.paused) continue;
-    pool.paused = false;
-    pool.updated_at = now;
-    pool.stall_until = now + pool.stall_left;
-    generating_ += pool.live;
-    schedule(i);
+    if (!pool.loading) continue;
+    pool.version = version;
+    resume(i);
   }
   fill();
 }

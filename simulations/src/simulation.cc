@@ -128,6 +128,7 @@ class Run final : public SyncSession {
   }
   std::string base_model() const { return "accounts/sim/models/" + scenario_.name; }
   void plan_load(fake::LoadPlan& plan) const;
+  void announce_replica_loaded(const fake::LoadPlan& plan);
   std::optional<int> served_version(bool only_if_settled);
   std::optional<int> settled() { return served_version(true); }
   fake::FaultHooks load_model_hooks();
@@ -173,8 +174,25 @@ void Run::plan_load(fake::LoadPlan& plan) const {
 
 fake::FaultHooks Run::load_model_hooks() {
   fake::FaultHooks hooks;
-  hooks.on_load_start = [this](fake::LoadPlan& plan) { plan_load(plan); };
+  hooks.on_load_start = [this](fake::LoadPlan& plan) {
+    plan_load(plan);
+    announce_replica_loaded(plan);
+  };
   return hooks;
+}
+
+// A load that will end serving its snapshot tells the sampler when it does, so that replica
+// serves the new weights from then on while the others may still load. Failing, stuck or
+// interrupted loads are left to the end of the library's call.
+void Run::announce_replica_loaded(const fake::LoadPlan& plan) {
+  if (plan.fail_with || plan.stuck || plan.corrupt_parent) return;
+  const SnapshotEntry* entry = book_.find(plan.identity);
+  if (!entry) return;
+  const int replica = plan.replica;
+  const int version = entry->version;
+  clock_.schedule_after(plan.duration, [this, replica, version] {
+    if (sampler_) sampler_->replica_loaded(replica, version);
+  });
 }
 
 fake::FaultHooks Run::run_hooks() {
@@ -195,7 +213,9 @@ fake::FaultHooks Run::run_hooks() {
       clock_.schedule_after(plan.duration / 2, [this, replica] {
         cloud_.restart_replica(kAccount, kDeploymentId, replica);
       });
+      return;
     }
+    announce_replica_loaded(plan);
   };
   if (f.hotload_rejected > 0) {
     hooks.on_hotload = [this, &f](const std::string&,

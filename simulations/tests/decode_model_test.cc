@@ -118,6 +118,40 @@ TEST(DecodeModel, RequestsAreBalancedOverTheReplicas) {
   EXPECT_EQ(per_replica[2], 4);
 }
 
+TEST(DecodeModel, AReplicaThatFinishedLoadingServesTheNewWeightsBeforeTheOthers) {
+  SamplerOptions o;
+  o.generation_tokens = Distribution::constant(100);
+  o.concurrency = 4;
+  o.replicas = 2;
+  VirtualClock clock;
+  Sampler sampler(clock, fake::Random(1), o, 0);
+  sampler.admit_up_to(4);  // two per replica, on version 0
+  clock.sleep_for(seconds(1));
+  sampler.load_started();
+  sampler.replica_loaded(0, 1);
+  EXPECT_TRUE(sampler.loading());
+  EXPECT_EQ(sampler.served_version(), 0);  // replica 1 still serves version 0
+  clock.sleep_for(seconds(10));            // replica 0's requests finish, on version 1 (mixed)
+  ASSERT_EQ(sampler.finished().size(), 2u);
+  for (const Sample& x : sampler.finished()) {
+    EXPECT_EQ(x.replica, 0);
+    EXPECT_EQ(x.version_start, 0);
+    EXPECT_EQ(x.version_end, 1);
+  }
+  sampler.admit_up_to(6);  // new requests go to the replica that serves
+  sampler.load_finished(1);
+  EXPECT_EQ(sampler.served_version(), 1);
+  while (clock.run_next()) {
+  }
+  ASSERT_EQ(sampler.finished().size(), 6u);
+  int fresh_on_0 = 0;
+  for (std::size_t i = 2; i < 6; ++i) {
+    const Sample& x = sampler.finished()[i];
+    if (x.replica == 0 && x.version_start == 1) ++fresh_on_0;
+  }
+  EXPECT_EQ(fresh_on_0, 2);
+}
+
 TEST(Placement, ColocatedRefusesOverlappingPoliciesAndMismatchedGpus) {
   Scenario s = llama_on_h100();
   s.hardware.placement = "colocated";

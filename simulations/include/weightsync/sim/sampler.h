@@ -8,10 +8,11 @@
 // per pool is its next completion, rescheduled when the pool's batch changes, never one per
 // token. A new request's prefill stalls its replica's decode for the prefill time.
 //
-// Every finished sample carries the policy version served when it started and when it
-// finished: a request that spans an ASYNC hotload pauses during the load and resumes on the new
-// weights (mixed); under SYNC it drains on the old weights. No request starts while a load is
-// in flight.
+// Every finished sample carries the policy version its replica served when it started and when
+// it finished: a request that spans an ASYNC hotload pauses during its replica's load and
+// resumes on the new weights (mixed); under SYNC it drains on the old weights. Replicas finish
+// loading one by one (replica_loaded): a replica that is done serves, and takes new requests, on
+// the new weights while the others still load; no request starts on a replica that is loading.
 //
 // Thread-safety: none; it lives on one VirtualClock.
 #pragma once
@@ -58,11 +59,15 @@ class Sampler {
   void admit_up_to(std::int64_t total);
   // A hotload was accepted: under ASYNC requests in flight pause; no new request starts.
   void load_started();
-  // The load ended (served or failed); the deployment now serves `version`. Paused requests
-  // resume on it and new requests may start again.
+  // Replica `replica` finished its load and serves `version`: its paused requests resume on it
+  // and it takes new requests, whatever the other replicas still do.
+  void replica_loaded(int replica, int version);
+  // The load is over everywhere (served or failed); replicas not yet reported loaded serve
+  // `version`. Paused requests resume on it and new requests may start again.
   void load_finished(int version);
   bool loading() const { return loading_; }
-  int served_version() const { return served_version_; }
+  // The oldest version any replica serves.
+  int served_version() const;
 
   // Finished samples in completion order; the trainer takes them from the front.
   std::deque<Sample>& finished() { return finished_; }
@@ -107,6 +112,8 @@ class Sampler {
     Duration stall_until{};  // prefill: decode resumes then
     Duration stall_left{};   // while paused
     bool paused = false;
+    bool loading = false;
+    int version = 0;  // the policy version the replica serves
     std::uint64_t ticket = 0;  // completion events under an older ticket are void
     double scheduled_g = 0;    // the progress the pending completion event stands for
   };
@@ -124,6 +131,7 @@ class Sampler {
   void finish(Pool& pool, int index);
   double rate_a(const Pool& pool) const;
   void account_busy();
+  void resume(int pool);
 
   VirtualClock& clock_;
   fake::Random random_;
@@ -131,7 +139,6 @@ class Sampler {
   std::vector<Pool> pools_;
   std::optional<Drawn> next_;  // drawn but waiting for KV room
   std::deque<Sample> finished_;
-  int served_version_;
   bool loading_ = false;
   std::int64_t admitted_ = 0;
   std::int64_t started_ = 0;
