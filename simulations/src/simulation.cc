@@ -483,7 +483,12 @@ RunResult Run::run() {
         scenario_.hardware.trainer_gpus > 0
             ? seconds(training_step_seconds(scenario_, batch_tokens))
             : seconds(scenario_.trainer.step_time_s.sample(step_random_));
-    clock_.sleep_for(step_time);
+    // A sync overlapping the step (split's hotload) delays the trainer only beyond the step.
+    const Duration overlap_start = clock_.now();
+    policy_->during_step(step, *this);
+    const Duration overlapped = clock_.now() - overlap_start;
+    if (overlapped < step_time) clock_.sleep_for(step_time - overlapped);
+    if (overlapped > step_time) sync += overlapped - step_time;
     train += step_time;
     fake_trainer_->step();
     trainer_->set_version(step);
