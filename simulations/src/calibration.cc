@@ -65,7 +65,9 @@ double itl_ms(const Scenario& scenario, int concurrency, int requests) {
   const auto& done = sampler.finished();
   for (std::size_t i = static_cast<std::size_t>(2 * concurrency); i < done.size(); ++i) {
     decode_s += done[i].decode_seconds;
-    steps += static_cast<double>(std::max<std::int64_t>(done[i].tokens - 1, 1));
+    // From the end of its prefill to its last token a request takes one step per token: the
+    // mean step is the latency between two tokens.
+    steps += static_cast<double>(done[i].tokens);
   }
   return steps > 0 ? 1e3 * decode_s / steps : 0;
 }
