@@ -30,17 +30,18 @@ TEST_P(FaultSweep, NoRunEndsInError) {
   Scenario preset =
       load_scenario(std::filesystem::path(WEIGHTSYNC_SIM_SCENARIO_DIR) / GetParam());
   if (!preset.faults.any()) preset.faults = reference_fault_plan();
-  // A stuck load is polled until the hotload timeout: a shorter timeout (still twice a full
-  // load) takes the same path with fewer polls, which keeps the sweep fast.
   // The faults hit the sync path; a smaller batch (one sampler event per request) leaves it
   // as it is and keeps the 1T preset's 1,024-request steps from dominating the sweep.
   preset.trainer.batch_size = std::min(preset.trainer.batch_size, 64);
   preset.rollout.concurrency = std::min(preset.rollout.concurrency, 64);
   // Likewise the proxy's size: checksums cost time in proportion, faults do not depend on it.
   preset.model.proxy_params = std::min<std::uint64_t>(preset.model.proxy_params, 4096);
+  // A stuck load is polled until the hotload timeout: a shorter timeout (still 1.25 full loads)
+  // and a coarser poll take the same path with fewer polls, which keeps the sweep fast.
   const double base_load_s = to_seconds(preset.load_time(preset.base_bytes()));
+  preset.deployment.poll_interval_s = std::max(preset.deployment.poll_interval_s, 2.0);
   preset.deployment.hotload_timeout_s =
-      std::min(preset.deployment.hotload_timeout_s, std::max(60.0, 2 * base_load_s));
+      std::min(preset.deployment.hotload_timeout_s, std::max(60.0, 1.25 * base_load_s));
   std::int64_t failed = 0, recovered = 0, save_failures = 0, retries = 0;
   for (const auto& entry : policy_registry()) {
     for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
