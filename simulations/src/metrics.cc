@@ -69,6 +69,8 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
                     {"max", r.staleness.max},     {"histogram", r.staleness.histogram}};
   j["samples_generated"] = r.samples_generated;
   j["samples_used"] = r.samples_used;
+  j["tokens_used"] = r.tokens_used;
+  j["tokens_per_second"] = r.tokens_per_second;
   j["samples_dropped"] = r.samples_dropped;
   j["samples_downweighted"] = r.samples_downweighted;
   j["samples_mixed"] = r.samples_mixed;
@@ -92,6 +94,7 @@ nlohmann::ordered_json to_json(const RunResult& r, bool include_wall) {
   j["failed_syncs"] = r.failed_syncs;
   j["failed_sync_seconds"] = r.failed_sync_seconds;
   j["resyncs"] = r.resyncs;
+  j["save_retries"] = r.save_retries;
   j["warmup_failures"] = r.warmup_failures;
   j["recoveries"] = r.recoveries;
   j["time_to_recover_mean_s"] = r.time_to_recover_mean_s;

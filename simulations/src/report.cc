@@ -225,7 +225,7 @@ std::vector<PolicySummary> run_grid(const Scenario& base, const std::vector<std:
       const SweepOutcome& o = outcomes[next];
       if (!o.result) throw std::runtime_error(o.error);
       if (o.result->verification_failures > 0) {
-        throw std::runtime_error("weightsync-sim: scenario '" + o.scenario.name + "' seed " +
+        throw std::runtime_error("scenario '" + o.scenario.name + "' seed " +
                                  std::to_string(o.scenario.seed) + ": policy " + p.label +
                                  " served bytes that differ from the trainer's snapshot in " +
                                  std::to_string(o.result->verification_failures) + " syncs");
@@ -272,6 +272,7 @@ Recommendation write_report(const ReportOptions& options,
   data.faulty = run_grid(faulty, data.seeds, options.jobs, per_grid, 2 * per_grid, progress);
   data.main = data.reference_faults ? data.clean : data.faulty;
   data.recommendation = recommend(data.main, options.staleness_budget);
+  if (!options.calibration_dir.empty()) data.calibration = run_calibration(options.calibration_dir);
 
   fs::create_directories(options.out_dir / "data");
   write_plots(data, options.out_dir);

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "report_parts.h"
+#include "weightsync/sim/decode_model.h"
 
 namespace weightsync::sim {
 
@@ -61,13 +62,24 @@ void scenario_section(std::ostringstream& md, const ReportData& d) {
      << ": a base snapshot is " << gb(base) << ", a one-step delta " << mb(delta) << " ("
      << fixed(100 * s.model.changed_fraction_per_step, 2) << "% changed per step, "
      << fixed(s.model.delta_compression, 2) << "x compression) |\n";
-  md << "| trainer | step time " << fixed(s.trainer.step_time_s.mean(), 0) << " s mean, batch of "
-     << s.trainer.batch_size << " samples; a base saves in "
+  md << "| trainer | ";
+  if (s.hardware.trainer_gpus > 0) {
+    md << "step time from its FLOPs on " << s.hardware.trainer_gpus << " x " << s.hardware.gpu;
+  } else {
+    md << "step time " << fixed(s.trainer.step_time_s.mean(), 0) << " s mean";
+  }
+  md << ", batch of " << s.trainer.batch_size << " samples; a base saves in "
      << seconds_text(s.save_time(s.base_bytes())) << ", a delta in "
      << seconds_text(s.save_time(s.delta_bytes(1))) << " |\n";
   md << "| rollout | " << s.rollout.concurrency << " requests in flight, "
-     << fixed(s.rollout.generation_tokens.mean(), 0) << " tokens mean at "
-     << fixed(s.rollout.tokens_per_second_per_request, 0) << " tokens/s per request |\n";
+     << fixed(s.rollout.generation_tokens.mean(), 0) << " tokens mean ("
+     << fixed(s.rollout.prompt_tokens.mean(), 0) << "-token prompts); "
+     << make_decode_model(s).describe() << " |\n";
+  if (!s.hardware.gpu.empty()) {
+    md << "| hardware | " << s.hardware.placement << " placement, " << s.hardware.gpu << " GPUs, "
+       << s.hardware.gpus_per_replica << " per replica, model shape " << s.model.shape
+       << ", serving in " << s.serving_dtype() << " |\n";
+  }
   md << "| deployment | " << s.deployment.replicas
      << (s.deployment.replicas == 1 ? " replica, " : " replicas, ") << s.deployment.transition
      << " transition; a base loads in " << seconds_text(s.load_time(s.base_bytes()))
@@ -173,6 +185,26 @@ void fault_section(std::ostringstream& md, const ReportData& d) {
 
 }  // namespace
 
+void calibration_section(std::ostringstream& md, const ReportData& d) {
+  md << "## Calibration\n\n";
+  if (d.calibration.empty()) {
+    md << "The calibration suite was not run for this report.\n\n";
+    return;
+  }
+  int judged = 0, passed = 0, gaps = 0;
+  for (const auto& c : d.calibration) {
+    if (!c.tolerance) continue;
+    ++judged;
+    if (c.status() == "pass") ++passed;
+    if (c.status() == "known gap") ++gaps;
+  }
+  md << "The decode and training model behind these numbers is checked against published "
+        "measurements (`weightsync-sim calibrate`, cases in `simulations/calibration/`): "
+     << passed << " of " << judged << " judged figures within their tolerance";
+  if (gaps) md << ", " << gaps << " outside it as declared known gaps (see the cases)";
+  md << ".\n\n" << calibration_table(d.calibration, true) << "\n";
+}
+
 std::string report_markdown(const ReportData& d) {
   std::ostringstream md;
   md << "# Sync-policy report: " << d.scenario.name << "\n\n";
@@ -190,6 +222,7 @@ std::string report_markdown(const ReportData& d) {
   results_table(md, d);
   plots_section(md, d);
   fault_section(md, d);
+  calibration_section(md, d);
   md << "## Recommendation\n\n" << d.recommendation.text << "\n";
   return md.str();
 }

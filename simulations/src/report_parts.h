@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "weightsync/sim/calibration.h"
 #include "weightsync/sim/report.h"
 
 namespace weightsync::sim {
@@ -21,6 +22,7 @@ struct ReportData {
   FaultSpec faults;               // the plan behind `faulty`
   bool reference_faults = false;  // the scenario has none; `faults` is reference_fault_plan()
   Recommendation recommendation;
+  std::vector<CalibrationCheck> calibration;  // empty: not run
 };
 
 // File names of the plots, relative to the report's folder.

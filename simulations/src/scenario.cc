@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "weightsync/sim/decode_model.h"
+#include "weightsync/sim/hardware.h"
 #include "weightsync/sim/sync_policy.h"
 
 namespace weightsync::sim {
@@ -213,6 +215,11 @@ std::string policy_names() {
   return list;
 }
 
+// Whether the policy generates while the trainer trains.
+bool p_overlaps(const PolicySpec& spec) {
+  return make_policy(spec.name, PolicySettings{})->overlaps_generation();
+}
+
 const json& member(const json& object, const std::string& key) {
   static const json empty = json::object();
   auto it = object.find(key);
@@ -221,11 +228,7 @@ const json& member(const json& object, const std::string& key) {
 
 }  // namespace
 
-double Scenario::dtype_bytes() const {
-  if (model.dtype == "fp32") return 4;
-  if (model.dtype == "fp8") return 1;
-  return 2;
-}
+double Scenario::dtype_bytes() const { return dtype_size(model.dtype); }
 
 std::uint64_t Scenario::base_bytes() const {
   return static_cast<std::uint64_t>(std::llround(model.params * dtype_bytes()));
@@ -281,6 +284,15 @@ Scenario parse_scenario(const json& root) {
     s.model.proxy_params = static_cast<std::uint64_t>(
         f.integer("proxy_params", static_cast<std::int64_t>(s.model.proxy_params), 64,
                   std::int64_t{1} << 28, "an integer in [64, 268435456]"));
+    s.model.shape = f.text("shape", s.model.shape);
+    if (!s.model.shape.empty()) {
+      try {
+        find_model_shape(s.model.shape);
+      } catch (const std::invalid_argument& e) {
+        Fields::fail("model.shape", std::string("a known shape (") + e.what() + ")",
+                     json(s.model.shape));
+      }
+    }
     f.finish();
   }
   {
@@ -304,9 +316,46 @@ Scenario parse_scenario(const json& root) {
         f.find("generation_tokens"), "rollout.generation_tokens", s.rollout.generation_tokens, 0);
     s.rollout.concurrency = static_cast<int>(f.integer("concurrency", s.rollout.concurrency, 1,
                                                        1'000'000, "an integer in [1, 1000000]"));
-    s.rollout.tokens_per_second_per_request =
-        f.number("tokens_per_second_per_request", s.rollout.tokens_per_second_per_request, 1e-3,
-                 1e9, "tokens/s in [0.001, 1e9]");
+    s.rollout.prompt_tokens = read_distribution(f.find("prompt_tokens"), "rollout.prompt_tokens",
+                                                s.rollout.prompt_tokens, 0);
+    if (f.find("tokens_per_second_per_request")) {
+      s.rollout.tokens_per_second_per_request =
+          f.number("tokens_per_second_per_request", 50, 1e-3, 1e9, "tokens/s in [0.001, 1e9]");
+    }
+    f.finish();
+  }
+  {
+    Fields f(member(root, "hardware"), "hardware");
+    top.find("hardware");
+    auto& h = s.hardware;
+    h.gpu = f.text("gpu", h.gpu);
+    if (!h.gpu.empty()) {
+      try {
+        find_gpu(h.gpu);
+      } catch (const std::invalid_argument& e) {
+        Fields::fail("hardware.gpu", std::string("a known GPU (") + e.what() + ")", json(h.gpu));
+      }
+      if (s.model.shape.empty()) {
+        Fields::fail("model.shape", "a model shape when hardware.gpu is set", json(""));
+      }
+    }
+    h.placement = f.one_of("placement", h.placement, {"split", "colocated"});
+    h.trainer_gpus = static_cast<int>(
+        f.integer("trainer_gpus", h.trainer_gpus, 0, 1'000'000, "an integer in [0, 1000000]"));
+    if (h.trainer_gpus > 0 && h.gpu.empty()) {
+      Fields::fail("hardware.trainer_gpus", "0 unless hardware.gpu names the GPU",
+                   json(h.trainer_gpus));
+    }
+    h.gpus_per_replica = static_cast<int>(
+        f.integer("gpus_per_replica", h.gpus_per_replica, 1, 1024, "an integer in [1, 1024]"));
+    h.serving_dtype = f.one_of("serving_dtype", h.serving_dtype, {"", "bf16", "fp16", "fp32", "fp8"});
+    h.kv_dtype = f.one_of("kv_dtype", h.kv_dtype, {"", "bf16", "fp16", "fp32", "fp8"});
+    h.memory_utilization = f.number("memory_utilization", h.memory_utilization, 0.01, 1,
+                                    "a fraction in [0.01, 1]");
+    h.training_mfu =
+        f.number("training_mfu", h.training_mfu, 0, 1, "a fraction in [0, 1] (0: the default)");
+    h.training_passes =
+        f.number("training_passes", h.training_passes, 1, 100, "a number in [1, 100]");
     f.finish();
   }
   {
@@ -344,6 +393,21 @@ Scenario parse_scenario(const json& root) {
         f.number("downweight_factor", p.downweight_factor, 0, 1, "a factor in [0, 1]");
     f.finish();
   }
+  if (s.hardware.placement == "colocated") {
+    if (p_overlaps(s.policy)) {
+      Fields::fail("policy.name",
+                   "a synchronous policy with hardware.placement 'colocated' (the same GPUs "
+                   "cannot generate while they train)",
+                   json(s.policy.name));
+    }
+    if (s.hardware.trainer_gpus > 0 && s.hardware.trainer_gpus != s.inference_gpus()) {
+      Fields::fail("hardware.trainer_gpus",
+                   "the inference GPUs (deployment.replicas x hardware.gpus_per_replica = " +
+                       std::to_string(s.inference_gpus()) + ") with placement 'colocated'",
+                   json(s.hardware.trainer_gpus));
+    }
+  }
+  if (!s.hardware.gpu.empty()) make_decode_model(s);  // refuses weights that do not fit
   {
     Fields f(member(root, "faults"), "faults");
     top.find("faults");
@@ -405,14 +469,18 @@ ordered_json to_json(const Scenario& s) {
                 {"dtype", s.model.dtype},
                 {"changed_fraction_per_step", s.model.changed_fraction_per_step},
                 {"delta_compression", s.model.delta_compression},
-                {"proxy_params", s.model.proxy_params}};
+                {"proxy_params", s.model.proxy_params},
+                {"shape", s.model.shape}};
   j["trainer"] = {{"step_time_s", distribution_json(s.trainer.step_time_s)},
                   {"batch_size", s.trainer.batch_size},
                   {"save_fixed_s", s.trainer.save_fixed_s},
                   {"storage_write_gb_per_s", s.trainer.storage_write_gb_per_s}};
   j["rollout"] = {{"generation_tokens", distribution_json(s.rollout.generation_tokens)},
-                  {"concurrency", s.rollout.concurrency},
-                  {"tokens_per_second_per_request", s.rollout.tokens_per_second_per_request}};
+                  {"prompt_tokens", distribution_json(s.rollout.prompt_tokens)},
+                  {"concurrency", s.rollout.concurrency}};
+  if (s.rollout.tokens_per_second_per_request) {
+    j["rollout"]["tokens_per_second_per_request"] = *s.rollout.tokens_per_second_per_request;
+  }
   const auto& d = s.deployment;
   j["deployment"] = {{"replicas", d.replicas},
                      {"transition", d.transition},
@@ -423,6 +491,16 @@ ordered_json to_json(const Scenario& s) {
                      {"cache_reset_s", d.cache_reset_s},
                      {"poll_interval_s", d.poll_interval_s},
                      {"hotload_timeout_s", d.hotload_timeout_s}};
+  const auto& h = s.hardware;
+  j["hardware"] = {{"gpu", h.gpu},
+                   {"placement", h.placement},
+                   {"trainer_gpus", h.trainer_gpus},
+                   {"gpus_per_replica", h.gpus_per_replica},
+                   {"serving_dtype", h.serving_dtype},
+                   {"kv_dtype", h.kv_dtype},
+                   {"memory_utilization", h.memory_utilization},
+                   {"training_mfu", h.training_mfu},
+                   {"training_passes", h.training_passes}};
   const auto& p = s.policy;
   j["policy"] = {{"name", p.name},
                  {"interval", p.interval},

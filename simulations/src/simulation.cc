@@ -18,6 +18,7 @@
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/in_process_transport.h"
 #include "weightsync/log.h"
+#include "weightsync/sim/decode_model.h"
 #include "weightsync/sim/sampler.h"
 #include "weightsync/sim/sync_policy.h"
 #include "weightsync/sim/virtual_clock.h"
@@ -31,6 +32,9 @@ constexpr const char* kApiKey = "sim-api-key";
 constexpr const char* kTrainerId = "trainer";
 constexpr const char* kDeploymentId = "sim-deployment";
 constexpr int kMaxResyncAttempts = 1000;
+// A failed save is retried at once, as a training loop would (the library leaves the chain
+// unchanged after a failed save); the attempt fails only when every try did.
+constexpr int kSaveAttempts = 3;
 
 // Independent streams from one seed, so that e.g. turning faults on does not change the
 // generation lengths.
@@ -57,8 +61,7 @@ double thread_cpu_seconds() {
 }
 
 std::string with_seed(const Scenario& s, const std::string& message) {
-  return "weightsync-sim: scenario '" + s.name + "' seed " + std::to_string(s.seed) + ": " +
-         message;
+  return "scenario '" + s.name + "' seed " + std::to_string(s.seed) + ": " + message;
 }
 
 // The simulated world and the RL loop over it.
@@ -125,12 +128,13 @@ class Run final : public SyncSession {
   }
   std::string base_model() const { return "accounts/sim/models/" + scenario_.name; }
   void plan_load(fake::LoadPlan& plan) const;
+  void announce_replica_loaded(const fake::LoadPlan& plan);
   std::optional<int> served_version(bool only_if_settled);
   std::optional<int> settled() { return served_version(true); }
   fake::FaultHooks load_model_hooks();
   fake::FaultHooks run_hooks();
   void setup();
-  void take_batch(int step);
+  double take_batch(int step);
   void record_sync_call(Duration start, bool attempt_ends);
   void verify_served(const std::string& snapshot);
 
@@ -170,8 +174,25 @@ void Run::plan_load(fake::LoadPlan& plan) const {
 
 fake::FaultHooks Run::load_model_hooks() {
   fake::FaultHooks hooks;
-  hooks.on_load_start = [this](fake::LoadPlan& plan) { plan_load(plan); };
+  hooks.on_load_start = [this](fake::LoadPlan& plan) {
+    plan_load(plan);
+    announce_replica_loaded(plan);
+  };
   return hooks;
+}
+
+// A load that will end serving its snapshot tells the sampler when it does, so that replica
+// serves the new weights from then on while the others may still load. Failing, stuck or
+// interrupted loads are left to the end of the library's call.
+void Run::announce_replica_loaded(const fake::LoadPlan& plan) {
+  if (plan.fail_with || plan.stuck || plan.corrupt_parent) return;
+  const SnapshotEntry* entry = book_.find(plan.identity);
+  if (!entry) return;
+  const int replica = plan.replica;
+  const int version = entry->version;
+  clock_.schedule_after(plan.duration, [this, replica, version] {
+    if (sampler_) sampler_->replica_loaded(replica, version);
+  });
 }
 
 fake::FaultHooks Run::run_hooks() {
@@ -192,7 +213,9 @@ fake::FaultHooks Run::run_hooks() {
       clock_.schedule_after(plan.duration / 2, [this, replica] {
         cloud_.restart_replica(kAccount, kDeploymentId, replica);
       });
+      return;
     }
+    announce_replica_loaded(plan);
   };
   if (f.hotload_rejected > 0) {
     hooks.on_hotload = [this, &f](const std::string&,
@@ -224,10 +247,13 @@ void Run::setup() {
   config.hot_load_transition_type = scenario_.deployment.transition;
   manager_.create_or_get_deployment(kDeploymentId, config);
   manager_.wait_for_deployment_ready(kDeploymentId, seconds(3600));
-  // The initial sync must not fail: faults are for the measured part.
+  // The initial sync must not fail: faults (the cloud's and the trainer's) are for the measured
+  // part.
   cloud_.set_fault_hooks(load_model_hooks());
   trainer_->set_version(0);
+  trainer_->set_faults_enabled(false);
   syncer_->save_and_hotload("step-0", "base");
+  trainer_->set_faults_enabled(true);
   cloud_.set_fault_hooks(run_hooks());
   trainer_->reset_counters();
 }
@@ -305,11 +331,16 @@ bool Run::save_and_hotload(int step) {
 
 bool Run::save_and_hotload_named(const std::string& name) {
   const Duration start = clock_.now();
-  try {
-    syncer_->save_and_hotload(name);
-  } catch (const Error&) {
-    // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
-    // says which, and the library has already reset the chain where it had to.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      syncer_->save_and_hotload(name);
+    } catch (const Error&) {
+      // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
+      // says which, and the library has already reset the chain where it had to.
+    }
+    if (syncer_->last_sync().saved || attempt == kSaveAttempts) break;
+    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    ++result_.save_retries;
   }
   record_sync_call(start, true);
   return syncer_->last_sync().synced;
@@ -317,7 +348,13 @@ bool Run::save_and_hotload_named(const std::string& name) {
 
 std::optional<std::string> Run::save_only(int step) {
   attempt_start_ = clock_.now();
-  std::optional<std::string> name = syncer_->save_only("step-" + std::to_string(step));
+  std::optional<std::string> name;
+  for (int attempt = 1; attempt <= kSaveAttempts; ++attempt) {
+    name = syncer_->save_only("step-" + std::to_string(step));
+    if (name || attempt == kSaveAttempts) break;
+    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    ++result_.save_retries;
+  }
   record_sync_call(attempt_start_, !name.has_value());
   return name;
 }
@@ -347,8 +384,9 @@ bool Run::hotload(const std::string& snapshot) {
 }
 
 // Waits until `batch_size` usable samples are there and uses them: FIFO, staleness measured
-// against the trainer's version before this step, stale ones dropped or down-weighted.
-void Run::take_batch(int step) {
+// against the trainer's version before this step, stale ones dropped or down-weighted. Returns
+// the batch's tokens (prompts and generations).
+double Run::take_batch(int step) {
   const int batch = scenario_.trainer.batch_size;
   const std::optional<int> bound = policy_->staleness_bound();
   const bool drop = policy_->settings().stale_samples == StaleSamples::drop;
@@ -361,6 +399,7 @@ void Run::take_batch(int step) {
   }
   int used = 0;
   int resync_attempts = 0;
+  double tokens = 0;
   while (used < batch) {
     auto& ready = sampler_->finished();
     // Replicas further behind than the bound can only produce samples that will be dropped: the
@@ -405,10 +444,13 @@ void Run::take_batch(int step) {
     }
     staleness_.add(staleness);
     weight_sum_ += weight;
+    tokens += static_cast<double>(sample.tokens + sample.prompt_tokens);
     if (sample.mixed()) ++result_.samples_mixed;
     ++used;
   }
   result_.samples_used += used;
+  result_.tokens_used += tokens;
+  return tokens;
 }
 
 RunResult Run::run() {
@@ -418,7 +460,9 @@ RunResult Run::run() {
   SamplerOptions sampler_options;
   sampler_options.generation_tokens = scenario_.rollout.generation_tokens;
   sampler_options.concurrency = scenario_.rollout.concurrency;
-  sampler_options.tokens_per_second_per_request = scenario_.rollout.tokens_per_second_per_request;
+  sampler_options.prompt_tokens = scenario_.rollout.prompt_tokens;
+  sampler_options.replicas = scenario_.deployment.replicas;
+  sampler_options.decode = make_decode_model(scenario_);
   sampler_options.pause_during_load = scenario_.deployment.transition == "ASYNC";
   sampler_ = std::make_unique<Sampler>(clock_, fake::Random(stream_seed(scenario_.seed, kRollout)),
                                        sampler_options, 0);
@@ -430,13 +474,21 @@ RunResult Run::run() {
   for (int step = 1; step <= scenario_.steps; ++step) {
     const Duration wait_start = clock_.now();
     const Duration resync_before = resync_time_;
-    take_batch(step);
+    const double batch_tokens = take_batch(step);
     // Catch-up syncs block the trainer as syncs, not as waiting for samples.
     wait += clock_.now() - wait_start - (resync_time_ - resync_before);
     sync += resync_time_ - resync_before;
 
-    const Duration step_time = seconds(scenario_.trainer.step_time_s.sample(step_random_));
-    clock_.sleep_for(step_time);
+    const Duration step_time =
+        scenario_.hardware.trainer_gpus > 0
+            ? seconds(training_step_seconds(scenario_, batch_tokens))
+            : seconds(scenario_.trainer.step_time_s.sample(step_random_));
+    // A sync overlapping the step (split's hotload) delays the trainer only beyond the step.
+    const Duration overlap_start = clock_.now();
+    policy_->during_step(step, *this);
+    const Duration overlapped = clock_.now() - overlap_start;
+    if (overlapped < step_time) clock_.sleep_for(step_time - overlapped);
+    if (overlapped > step_time) sync += overlapped - step_time;
     train += step_time;
     fake_trainer_->step();
     trainer_->set_version(step);
@@ -468,6 +520,7 @@ RunResult Run::run() {
   r.sampler_idle_fraction =
       total_s > 0 ? 1.0 - sampler_->busy_slot_seconds() / (sampler_->concurrency() * total_s) : 0;
   r.steps_per_hour = total_s > 0 ? scenario_.steps * 3600.0 / total_s : 0;
+  r.tokens_per_second = total_s > 0 ? r.tokens_used / total_s : 0;
   r.bytes_base = trainer_->bytes_base();
   r.bytes_delta = trainer_->bytes_delta();
   r.snapshots_base = trainer_->snapshots_base();
@@ -506,7 +559,7 @@ RunResult run_simulation(const Scenario& scenario) {
     return run.run();
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
-    if (what.rfind("weightsync-sim:", 0) == 0) throw;
+    if (what.rfind("scenario '", 0) == 0) throw;
     throw std::runtime_error(with_seed(scenario, what));
   }
 }

@@ -11,7 +11,7 @@ SamplerSave TimedTrainingClient::save_weights_for_sampler(const std::string& nam
                                   ? scenario_.delta_bytes(version_ - last_saved_version_)
                                   : scenario_.base_bytes();
   clock_.sleep_for(scenario_.save_time(bytes));
-  if (faults_.roll("save_failure", scenario_.faults.save_failure)) inner_.fail_next_saves(1);
+  if (faults_enabled_ && faults_.roll("save_failure", scenario_.faults.save_failure)) inner_.fail_next_saves(1);
   SamplerSave saved = inner_.save_weights_for_sampler(name, kind);
   last_saved_version_ = version_;
   book_.add(saved.snapshot_name, SnapshotEntry{version_, bytes, kind});

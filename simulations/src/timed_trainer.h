@@ -24,6 +24,8 @@ class TimedTrainingClient final : public TrainingClient {
 
   // The policy version the trainer's weights are at (the number of finished steps).
   void set_version(int version) { version_ = version; }
+  // Whether saves may fail as the scenario's faults say (off while the deployment comes up).
+  void set_faults_enabled(bool enabled) { faults_enabled_ = enabled; }
 
   std::uint64_t bytes_base() const { return bytes_base_; }
   std::uint64_t bytes_delta() const { return bytes_delta_; }
@@ -38,6 +40,7 @@ class TimedTrainingClient final : public TrainingClient {
   SnapshotBook& book_;
   FaultDice& faults_;
   int version_ = 0;
+  bool faults_enabled_ = true;
   int last_saved_version_ = 0;
   std::uint64_t bytes_base_ = 0;
   std::uint64_t bytes_delta_ = 0;

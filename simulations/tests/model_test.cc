@@ -56,7 +56,7 @@ SamplerOptions fixed_requests(int concurrency, double tokens, bool pause) {
   SamplerOptions o;
   o.generation_tokens = Distribution::constant(tokens);
   o.concurrency = concurrency;
-  o.tokens_per_second_per_request = 10;
+  o.decode.seconds_per_token = 0.1;
   o.pause_during_load = pause;
   return o;
 }

@@ -11,6 +11,7 @@
 
 #include "sim_test_util.h"
 #include "weightsync/log.h"
+#include "weightsync/sim/calibration.h"
 
 namespace weightsync::sim {
 namespace {
@@ -114,6 +115,35 @@ class ReportCommand : public ::testing::Test {
   fs::path dir_;
   Scenario scenario_;
 };
+
+TEST_F(ReportCommand, ShowsTheCalibrationStatusOfItsCases) {
+  // At a constant 50 tokens/s a closed-loop load has an inter-token latency of exactly 20 ms.
+  fs::create_directories(dir_ / "cases");
+  std::ofstream(dir_ / "cases" / "constant.json") << R"case({
+    "name": "constant-speed", "source": "closed form", "scenario": {"rollout":
+      {"generation_tokens": 100, "tokens_per_second_per_request": 50}},
+    "runs": {"c4": {"kind": "itl", "concurrency": 4}},
+    "checks": [{"figure": "ITL (ms)", "run": "c4", "metric": "itl_ms", "published": 20,
+                "tolerance": 0.001},
+               {"figure": "ITL, off by half (ms)", "run": "c4", "metric": "itl_ms",
+                "published": 40, "tolerance": 0.1, "known_gap": "on purpose"}]})case";
+  const auto checks = run_calibration(dir_ / "cases");
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_NEAR(checks[0].simulated, 20, 1e-6);
+  EXPECT_EQ(checks[0].status(), "pass");
+  EXPECT_EQ(checks[1].status(), "known gap");
+  ReportOptions o = options("c");
+  o.calibration_dir = dir_ / "cases";
+  write_report(o, nullptr);
+  const std::string page = testing::read_file(dir_ / "c" / "README.md");
+  EXPECT_NE(page.find("## Calibration"), std::string::npos);
+  EXPECT_NE(page.find("1 of 2 judged figures within their tolerance, 1 outside it as declared "
+                      "known gaps"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("| constant-speed | ITL (ms) | 20.0 | 20.0 | +0.0% |"), std::string::npos)
+      << page;
+}
 
 TEST_F(ReportCommand, WritesAPageWithPlotsAndTheComputedRecommendation) {
   SCOPED_TRACE(seed_note(scenario_) + " and seed 2");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "weightsync/log.h"
+#include "weightsync/sim/calibration.h"
 #include "weightsync/sim/report.h"
 #include "weightsync/sim/simulation.h"
 #include "weightsync/sim/sweep.h"
@@ -163,6 +165,17 @@ int report_command(const ReportOptions& options) {
   return 0;
 }
 
+// Runs the calibration cases and prints published vs simulated; exit 1 if a check fails.
+int calibrate_command(const std::string& dir, const std::string& markdown_out) {
+  const std::vector<CalibrationCheck> checks = run_calibration(dir);
+  std::cout << calibration_table(checks, false);
+  if (!markdown_out.empty()) write_file(markdown_out, calibration_table(checks, true));
+  const auto failed = std::count_if(checks.begin(), checks.end(),
+                                    [](const CalibrationCheck& c) { return !c.ok(); });
+  std::cout << checks.size() << " checks, " << failed << " failed\n";
+  return failed ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -230,6 +243,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   report->add_option("--gnuplot", report_options.gnuplot, "The gnuplot program (default gnuplot)");
 
+  std::string calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
+  std::string calibration_md;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Run the calibration cases (published measurements) and print published vs "
+                   "simulated side by side; exit 1 if one is outside its tolerance");
+  calibrate->add_option("--dir", calibration_dir, "Directory of case files (default: the suite)");
+  calibrate->add_option("--markdown", calibration_md, "Also write the table as Markdown here");
+
   auto* policies = app.add_subcommand("policies", "List the sync policies");
 
   CLI11_PARSE(app, argc, argv);
@@ -241,8 +262,10 @@ int main(int argc, char** argv) {
     if (*report) {
       report_options.scenario_path = report_scenario;
       report_options.out_dir = report_out;
+      report_options.calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
       return report_command(report_options);
     }
+    if (*calibrate) return calibrate_command(calibration_dir, calibration_md);
     if (*policies) {
       for (const auto& entry : policy_registry()) {
         std::cout << entry.name << "\t" << entry.summary << "\n";

@@ -48,6 +48,9 @@ struct RunResult {
   StalenessStats staleness;
   std::int64_t samples_generated = 0;
   std::int64_t samples_used = 0;
+  // Tokens (prompt + generated) of the samples used in training, and per simulated second.
+  double tokens_used = 0;
+  double tokens_per_second = 0;
   std::int64_t samples_dropped = 0;
   std::int64_t samples_downweighted = 0;
   std::int64_t samples_mixed = 0;  // used samples whose generation spanned a weight change
@@ -77,6 +80,8 @@ struct RunResult {
   // async, drop: catch-up syncs made when the replicas fell more than the bound behind (after
   // failed syncs); included in syncs / failed_syncs.
   std::int64_t resyncs = 0;
+  // Failed saves retried within the same attempt (a failed save is tried up to three times).
+  std::int64_t save_retries = 0;
   std::int64_t warmup_failures = 0;
   std::int64_t recoveries = 0;  // successful syncs that ended a run of failed ones
   double time_to_recover_mean_s = 0;

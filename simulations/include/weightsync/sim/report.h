@@ -79,6 +79,8 @@ struct ReportOptions {
   std::vector<std::uint64_t> seeds;  // empty: 1, 2, 3
   int jobs = 1;
   std::string gnuplot = "gnuplot";  // the program that draws the PNGs
+  // The calibration suite whose status the report shows ("": the section says it was not run).
+  std::filesystem::path calibration_dir;
 };
 
 // Runs the grid, writes out_dir/README.md, the PNGs and out_dir/data/ (the numbers behind every

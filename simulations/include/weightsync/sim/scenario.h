@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,9 @@ struct ModelSpec {
   double delta_compression = 1.0;
   // Parameters of the proxy weights the fake trainer and deployment really hold.
   std::uint64_t proxy_params = 65536;
+  // A model shape of simulations/data/model_shapes.json (layers, KV layout, active parameters)
+  // for the batch-aware decode model and the FLOPs of a training step; "" for none.
+  std::string shape;
 };
 
 struct TrainerSpec {
@@ -44,8 +48,27 @@ struct TrainerSpec {
 
 struct RolloutSpec {
   Distribution generation_tokens = Distribution::constant(1000);
+  Distribution prompt_tokens = Distribution::constant(0);  // prefilled before decoding
   int concurrency = 256;  // requests in flight at most, over all replicas
-  double tokens_per_second_per_request = 50;
+  // Constant decode speed of one request. Without hardware.gpu it is the decode model (50 when
+  // absent); with a GPU, giving it overrides the batch-aware model.
+  std::optional<double> tokens_per_second_per_request;
+};
+
+// Where generation and training run, and on what. Without `gpu`, decode runs at the constant
+// rollout.tokens_per_second_per_request and the trainer takes trainer.step_time_s.
+struct HardwareSpec {
+  std::string gpu;                  // an id of simulations/data/gpus.json, "" for none
+  std::string placement = "split";  // split: own GPUs, hotload; colocated: the same GPUs alternate
+  int trainer_gpus = 0;             // > 0: a step takes its FLOPs on these GPUs
+  int gpus_per_replica = 1;         // tensor parallel size of an inference replica
+  std::string serving_dtype;        // "" : model.dtype
+  std::string kv_dtype;             // "" : the serving dtype
+  double memory_utilization = 0.9;  // share of a replica's memory for weights + KV cache
+  double training_mfu = 0;          // 0: the engine table's
+  // Forward-pass equivalents per token per step: 3 for forward + backward, + 1 per extra
+  // log-probability pass (the policy's own before the update; a reference model adds another).
+  double training_passes = 4;
 };
 
 struct DeploymentSpec {
@@ -96,6 +119,7 @@ struct Scenario {
   TrainerSpec trainer;
   RolloutSpec rollout;
   DeploymentSpec deployment;
+  HardwareSpec hardware;
   PolicySpec policy;
   FaultSpec faults;
   int steps = 100;
@@ -103,6 +127,14 @@ struct Scenario {
 
   // Bytes per parameter of model.dtype.
   double dtype_bytes() const;
+  std::string serving_dtype() const {
+    return hardware.serving_dtype.empty() ? model.dtype : hardware.serving_dtype;
+  }
+  std::string kv_dtype() const {
+    return hardware.kv_dtype.empty() ? serving_dtype() : hardware.kv_dtype;
+  }
+  // GPUs the inference replicas use.
+  int inference_gpus() const { return deployment.replicas * hardware.gpus_per_replica; }
   // Simulated bytes of a full snapshot.
   std::uint64_t base_bytes() const;
   // Simulated bytes of a delta spanning `steps_since_parent` optimizer steps (changes of

@@ -54,6 +54,13 @@ class SyncPolicy {
   virtual int interval() const { return settings_.interval; }
   // Called after training step `step` (1-based) finished.
   virtual void after_step(int step, SyncSession& session) = 0;
+  // Called when training step `step` starts, its batch taken: what it does overlaps the step's
+  // training (the trainer computes while the replicas load); only time beyond the step's
+  // training time delays the trainer.
+  virtual void during_step(int step, SyncSession& session) {
+    (void)step;
+    (void)session;
+  }
 
   const PolicySettings& settings() const { return settings_; }
 

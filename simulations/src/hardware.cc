@@ -1,0 +1,122 @@
+// The GPU and model-shape tables, parsed once from the compiled-in JSON.
+#include "weightsync/sim/hardware.h"
+
+#include <map>
+#include <stdexcept>
+
+#include "hardware_data.h"
+
+namespace weightsync::sim {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+double figure(const json& entry, const std::string& key) {
+  const json& v = entry.at(key);
+  return v.is_object() ? v.at("value").get<double>() : v.get<double>();
+}
+
+struct Tables {
+  json gpus_json = json::parse(gpu_table_text());
+  json shapes_json = json::parse(model_shape_table_text());
+  std::map<std::string, GpuSpec> gpus;
+  std::map<std::string, ModelShape> shapes;
+  EngineConstants engine;
+
+  Tables() {
+    for (const auto& [id, g] : gpus_json.at("gpus").items()) {
+      GpuSpec spec;
+      spec.id = id;
+      spec.name = g.at("name").get<std::string>();
+      spec.hbm_bytes = figure(g, "hbm_gb") * 1e9;
+      spec.hbm_bytes_per_s = figure(g, "hbm_tb_per_s") * 1e12;
+      spec.bf16_flops = figure(g, "bf16_tflops") * 1e12;
+      spec.fp8_flops = figure(g, "fp8_tflops") * 1e12;
+      gpus[id] = spec;
+    }
+    for (const auto& [id, m] : shapes_json.at("shapes").items()) {
+      ModelShape shape;
+      shape.id = id;
+      shape.params = m.at("params").get<double>();
+      shape.active_params = m.at("active_params").get<double>();
+      shape.layers = m.at("layers").get<int>();
+      shape.kv_heads = m.value("kv_heads", 0);
+      shape.head_dim = m.value("head_dim", 0);
+      shape.kv_latent_dim = m.value("kv_latent_dim", 0);
+      shapes[id] = shape;
+    }
+    const json& e = gpus_json.at("engine");
+    engine.hbm_efficiency = figure(e, "hbm_efficiency");
+    engine.compute_efficiency = figure(e, "compute_efficiency");
+    engine.step_overhead_s = figure(e, "step_overhead_s");
+    engine.training_mfu = figure(e, "training_mfu");
+  }
+};
+
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+template <typename Map>
+std::string known(const Map& map) {
+  std::string list;
+  for (const auto& [id, value] : map) list += (list.empty() ? "'" : ", '") + id + "'";
+  return list;
+}
+
+}  // namespace
+
+double dtype_size(const std::string& dtype) {
+  if (dtype == "fp32") return 4;
+  if (dtype == "fp8") return 1;
+  return 2;
+}
+
+double GpuSpec::flops_for(const std::string& dtype) const {
+  return dtype == "fp8" ? fp8_flops : bf16_flops;
+}
+
+double ModelShape::kv_bytes_per_token(double kv_dtype_bytes) const {
+  const double per_layer =
+      kv_latent_dim > 0 ? kv_latent_dim : 2.0 * kv_heads * static_cast<double>(head_dim);
+  return per_layer * layers * kv_dtype_bytes;
+}
+
+const GpuSpec& find_gpu(const std::string& id) {
+  const auto& gpus = tables().gpus;
+  auto it = gpus.find(id);
+  if (it == gpus.end()) {
+    throw std::invalid_argument("unknown GPU '" + id + "': expected one of " + known(gpus));
+  }
+  return it->second;
+}
+
+const ModelShape& find_model_shape(const std::string& id) {
+  const auto& shapes = tables().shapes;
+  auto it = shapes.find(id);
+  if (it == shapes.end()) {
+    throw std::invalid_argument("unknown model shape '" + id + "': expected one of " +
+                                known(shapes));
+  }
+  return it->second;
+}
+
+const EngineConstants& engine_constants() { return tables().engine; }
+
+std::vector<std::string> gpu_ids() {
+  std::vector<std::string> ids;
+  for (const auto& [id, g] : tables().gpus) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::string> model_shape_ids() {
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : tables().shapes) ids.push_back(id);
+  return ids;
+}
+
+const nlohmann::ordered_json& gpu_table() { return tables().gpus_json; }
+const nlohmann::ordered_json& model_shape_table() { return tables().shapes_json; }
+
+}  // namespace weightsync::sim
