@@ -1,9 +1,9 @@
-// split: the split save / sync pattern (docs/SPEC.md section 4). Every `interval` steps the
-// trainer saves after its step (save_only, then waits for the hotload manager); the hotload of that snapshot runs while the
-// next step trains, so only a hotload longer than a training step delays the trainer. The
-// price is one more version of staleness: the next batch was generated before the hotload. A
-// hotload that does not happen leaves the saved snapshot unserved, and the library makes the
-// next save a base. The last step's snapshot is saved, not loaded (no step follows it).
+// split: the split save / sync pattern (docs/SPEC.md section 4). Every `interval` steps the trainer
+// saves after its step (save_only, then waits for the hotload manager); the hotload of that
+// snapshot runs while the next step trains, so only a hotload longer than a training step delays
+// the trainer. The price is one more version of staleness: the next batch was generated before the
+// hotload. A hotload that does not happen leaves the saved snapshot unserved, and the library makes
+// the next save a base. The last step's snapshot is saved, not loaded (no step follows it).
 #include "weightsync/sim/sync_policy.h"
 
 namespace weightsync::sim {
