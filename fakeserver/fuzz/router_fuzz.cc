@@ -1,17 +1,22 @@
 // Fuzzes the router, the one place that parses the wire: every input is a few HTTP requests
 // against a fresh fake cloud (an account, a trainer with saved snapshots, a ready deployment).
 // The router must answer every request (never throw, never crash), with a JSON error for 4xx.
+// A streamed completion's body must be SSE events of JSON ending with [DONE]. The SSE writer
+// gets each body as a value: what the decoder reads back must be exactly the line written, and
+// the decoder must take the raw input itself without failing.
 //
 // Input: requests separated by '\0'; each is "METHOD PATH\n" then "Name: value" header lines,
 // an empty line, and the body. Requests without an Authorization header get the valid key, so
 // the fuzzer reaches past authentication; the clock advances between requests.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "weightsync/clock.h"
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/fake/sse.h"
 #include "weightsync/transport.h"
 
 namespace {
@@ -41,6 +46,27 @@ HttpRequest parse_request(std::string_view text) {
     request.headers.emplace_back("Authorization", "Bearer fuzz-key");
   }
   return request;
+}
+
+// Every event of a streamed answer is JSON, and [DONE] is the last one.
+void check_event_stream(const HttpResponse& response) {
+  if (header_value(response.headers, "Content-Type") != fake::kSseContentType) return;
+  const auto events = fake::decode_sse(response.body);
+  if (events.empty() || events.back().data != "[DONE]") __builtin_trap();
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    if (!nlohmann::json::accept(events[i].data)) __builtin_trap();
+  }
+}
+
+// The writer puts any value on one `data:` line that the decoder reads back unchanged.
+void check_sse_writer(const std::string& text) {
+  const std::string written = fake::sse_event(nlohmann::json(text));
+  const auto events = fake::decode_sse(written);
+  if (events.size() != 1 || events[0].data != written.substr(6, written.size() - 8)) {
+    __builtin_trap();
+  }
+  fake::SseDecoder decoder;
+  decoder.feed(text);
 }
 
 }  // namespace
@@ -77,6 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         response.body.find("\"error\"") == std::string::npos) {
       __builtin_trap();  // every refusal carries a JSON error body
     }
+    check_event_stream(response);
+    check_sse_writer(request.body);
     clock.advance(seconds(static_cast<double>(request.body.size() % 7)));
     // Inspecting the model applies finished loads: it must not throw, except that a fuzzed
     // DELETE may have removed the deployment (found by the fuzzer in the harness itself).

@@ -1,9 +1,12 @@
 // Validation and mutation of the fake world; every check runs before any change.
 #include "weightsync/fake/cloud_model.h"
 
+#include <cstdio>
+
 #include "weightsync/errors.h"
 #include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/fake/sampling.h"
 
 namespace weightsync::fake {
 namespace {
@@ -50,7 +53,8 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
     : clock_(clock),
       options_(std::move(options)),
       random_(options_.seed),
-      store_(options_.state_dir) {
+      store_(options_.state_dir),
+      sampling_(std::make_unique<SamplingState>(options_.seed ^ 0x73616d706c696e67ULL)) {
   // The caller's hook runs first; the plan then bends what it decided.
   active_hooks_.on_request = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
     if (hooks_.on_request) {
@@ -150,7 +154,7 @@ FakeTrainingClient& CloudModel::create_trainer(const std::string& account,
                                               "/rlorTrainerJobs/" + trainer_id);
   store_.ensure_bucket(url);
   auto client = std::make_unique<FakeTrainingClient>(store_, job, url, options);
-  auto& entry = trainers_[job] = TrainerEntry{account, trainer_id, std::move(client)};
+  auto& entry = trainers_[job] = TrainerEntry{account, trainer_id, std::move(client), TrainerJob{}};
   return *entry.client;
 }
 
@@ -171,6 +175,64 @@ FakeTrainingClient& CloudModel::trainer(const std::string& job_name) {
   const auto found = trainers_.find(job_name);
   if (found == trainers_.end()) throw InvalidArgument("no trainer job " + job_name);
   return *found->second.client;
+}
+
+TrainerEntry& CloudModel::create_trainer_job(const std::string& caller, const std::string& account,
+                                             std::string id, TrainerOptions options,
+                                             std::optional<std::string> bucket_url,
+                                             TrainerJob job) {
+  check_visible(caller, account, "account " + account);
+  if (id.empty()) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%08llx",
+                  static_cast<unsigned long long>(random_.next() & 0xffffffffULL));
+    id = "trainer-" + std::string(text);
+  }
+  check_resource_id("rlorTrainerJobId", id);
+  const std::string name = trainer_job_name(account, id);
+  if (trainers_.count(name)) throw HttpError(409, "trainer job " + name + " already exists");
+  create_trainer(account, id, options, std::move(bucket_url));
+  TrainerEntry& entry = trainers_.at(name);
+  job.running_at = now() + options_.timing.trainer_startup;
+  entry.job = std::move(job);
+  return entry;
+}
+
+TrainerEntry& CloudModel::trainer_job(const std::string& caller, const std::string& account,
+                                      const std::string& id) {
+  const std::string name = trainer_job_name(account, id);
+  check_visible(caller, account, "trainer job " + name);
+  const auto found = trainers_.find(name);
+  if (found == trainers_.end()) throw HttpError(404, "trainer job " + name + " not found");
+  return found->second;
+}
+
+TrainerEntry& CloudModel::delete_trainer_job(const std::string& caller, const std::string& account,
+                                             const std::string& id) {
+  TrainerEntry& entry = trainer_job(caller, account, id);
+  entry.job.deleted = true;
+  return entry;
+}
+
+TrainerEntry& CloudModel::resume_trainer_job(const std::string& caller, const std::string& account,
+                                             const std::string& id) {
+  TrainerEntry& entry = trainer_job(caller, account, id);
+  const std::string_view state = entry.state(now());
+  if (state != kJobFailed) {
+    throw HttpError(400, "trainer job " + trainer_job_name(account, id) + ": expected state " +
+                             std::string(kJobFailed) + " to resume, got " + std::string(state));
+  }
+  entry.job.failure.clear();
+  entry.job.running_at = now() + options_.timing.trainer_startup;
+  entry.client->restart_session();
+  return entry;
+}
+
+bool CloudModel::fail_trainer_job(const std::string& job_name, const std::string& message) {
+  const auto found = trainers_.find(job_name);
+  if (found == trainers_.end() || found->second.job.deleted) return false;
+  found->second.job.failure = message;
+  return true;
 }
 
 void CloudModel::check_visible(const std::string& caller, const std::string& account,

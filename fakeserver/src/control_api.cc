@@ -174,6 +174,12 @@ const std::string& Control::account() const {
 FakeTrainingClient& Control::trainer(const std::string& id) {
   const std::string job = trainer_job_name(account(), id);
   if (!model_.has_trainer(job)) throw HttpError(404, "trainer job " + job + " not found");
+  // A job created over the REST path trains only once it runs, as a real trainer would.
+  const std::string_view state = model_.trainer(caller_, job).state(model_.now());
+  if (state != kJobRunning) {
+    throw HttpError(409, "trainer job " + job + " is " + std::string(state) + ", expected " +
+                             std::string(kJobRunning));
+  }
   return model_.trainer(job);
 }
 

@@ -9,8 +9,27 @@ FakeCloud::FakeCloud(Clock& clock, FakeCloudOptions options)
     : model_(clock, std::move(options)), router_(model_) {}
 
 HttpResponse FakeCloud::handle(const HttpRequest& request) {
+  StreamedResponse answer = handle_streaming(request);
+  if (answer.stream) {
+    while (auto piece = next_chunk(*answer.stream)) answer.head.body += *piece;
+  }
+  return std::move(answer.head);
+}
+
+StreamedResponse FakeCloud::handle_streaming(const HttpRequest& request) {
   std::lock_guard lock(mutex_);
-  return router_.handle(request);
+  StreamedResponse answer{router_.handle(request), nullptr};
+  answer.stream = std::move(model_.sampling().opened);
+  model_.sampling().opened.reset();
+  return answer;
+}
+
+std::optional<std::string> FakeCloud::next_chunk(CompletionStream& stream) {
+  if (stream.ended()) return std::nullopt;
+  Clock& clock = model_.clock();
+  clock.sleep_for(stream.next_due() - clock.now());
+  std::lock_guard lock(mutex_);
+  return stream.next(model_);
 }
 
 void FakeCloud::create_account(const std::string& account, const std::string& api_key) {

@@ -76,14 +76,10 @@ void FakeServer::start(const std::string& host, int port) {
   stopping_ = false;
   auto server = std::make_unique<httplib::Server>();
   const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    HttpResponse answer = cloud_.handle(to_request(req));
+    StreamedResponse streamed = cloud_.handle_streaming(to_request(req));
+    HttpResponse& answer = streamed.head;
     const TransportFault fault = take_transport_fault(answer);
-    // Sleep in slices so that stop() is not held up by a long injected delay.
-    for (Duration left = fault.delay; left > Duration::zero() && !stopping_;) {
-      const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
-      cloud_.clock().sleep_for(slice);
-      left -= slice;
-    }
+    sleep_unless_stopped(fault.delay);
     if (fault.cut == TransportFault::Cut::reset) {
       // Nothing of the answer leaves: the peer sees the connection close. The write
       // cpp-httplib then attempts fails quietly (SIGPIPE is ignored).
@@ -99,6 +95,11 @@ void FakeServer::start(const std::string& host, int port) {
       } else {
         res.set_header(name, value);
       }
+    }
+    if (streamed.stream) {
+      serve_stream(res, std::move(streamed.stream), content_type,
+                   fault.cut == TransportFault::Cut::truncate);
+      return;
     }
     if (fault.cut == TransportFault::Cut::truncate) {
       // Announce the whole body (and one byte more, so even an empty one is short), send half.
@@ -142,6 +143,35 @@ void FakeServer::start(const std::string& host, int port) {
     throw std::runtime_error("FakeServer::start: the server stopped before it could listen on " +
                              host + ":" + std::to_string(bound));
   }
+}
+
+void FakeServer::sleep_unless_stopped(Duration duration) {
+  // In slices, so that stop() is not held up by a long injected delay or a slow stream.
+  for (Duration left = duration; left > Duration::zero() && !stopping_;) {
+    const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
+    cloud_.clock().sleep_for(slice);
+    left -= slice;
+  }
+}
+
+void FakeServer::serve_stream(httplib::Response& res, std::shared_ptr<CompletionStream> stream,
+                              const std::string& content_type, bool truncate) {
+  // A truncated-body fault on a stream ends it halfway, without [DONE].
+  if (truncate) stream->cut_after(stream->steps() / 2);
+  // Each piece is generated under the cloud's lock and written after it is released; a write
+  // that fails (the client went away) or stop() ends the stream and drops it.
+  res.set_chunked_content_provider(
+      content_type, [this, stream](std::size_t, httplib::DataSink& sink) {
+        sleep_unless_stopped(stream->next_due() - cloud_.clock().now());
+        if (stopping_) return false;
+        const auto piece = cloud_.next_chunk(*stream);
+        if (!piece) {
+          if (stream->cut()) return false;
+          sink.done();
+          return true;
+        }
+        return sink.write(piece->data(), piece->size());
+      });
 }
 
 void FakeServer::stop() {

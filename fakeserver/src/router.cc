@@ -1,12 +1,15 @@
 // Request parsing, authentication and dispatch; JSON shapes come from the library's wire.h.
 #include "weightsync/fake/router.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "completions.h"
 #include "control_api.h"
 #include "http_support.h"
+#include "trainer_job_wire.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/http_error.h"
 #include "weightsync/wire.h"
@@ -28,13 +31,28 @@ std::string required_header(const HttpRequest& request, std::string_view name,
   return value;
 }
 
+// The real service takes the key as `X-Api-Key` (the reference SDK's control plane), as
+// `Authorization: Bearer` (its hotload and inference calls send both), or both, which must agree.
 std::string authenticate(const CloudModel& model, const HttpRequest& request) {
+  const std::string api_key = header_value(request.headers, "X-Api-Key");
   const std::string auth = header_value(request.headers, kAuthorizationHeader);
   const std::string prefix(kBearerPrefix);
-  if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
-    throw HttpError(401, "missing credentials: expected header 'Authorization: Bearer <api key>'");
+  std::string bearer;
+  if (!auth.empty()) {
+    if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0) {
+      throw HttpError(401, "Authorization: expected 'Bearer <api key>', got a value without it");
+    }
+    bearer = auth.substr(prefix.size());
   }
-  const auto account = model.account_for_key(auth.substr(prefix.size()));
+  if (api_key.empty() && bearer.empty()) {
+    throw HttpError(401,
+                    "missing credentials: expected header 'X-Api-Key: <api key>' or "
+                    "'Authorization: Bearer <api key>'");
+  }
+  if (!api_key.empty() && !bearer.empty() && api_key != bearer) {
+    throw HttpError(401, "X-Api-Key and Authorization: Bearer carry different keys; expected one key");
+  }
+  const auto account = model.account_for_key(api_key.empty() ? bearer : api_key);
   if (!account) throw HttpError(401, "unknown API key");
   return *account;
 }
@@ -68,7 +86,16 @@ class Handler {
   HttpResponse post_hotload();
   HttpResponse get_hotload();
   HttpResponse completion();
+  HttpResponse create_trainer_job();
+  HttpResponse get_trainer_job();
+  HttpResponse delete_trainer_job();
+  HttpResponse resume_trainer_job();
+  HttpResponse trainer_healthz();
   FakeDeployment& hotload_target();
+  // Refuses query parameters other than `known` (a typo must not be silently ignored).
+  void check_query(std::initializer_list<const char*> known) const;
+  // A query flag: absent, "true" or "false".
+  bool query_flag(const std::string& name) const;
 
   CloudModel& model_;
   const HttpRequest& request_;
@@ -105,6 +132,28 @@ HttpResponse Handler::route() {
   if (is(6, {{0, "v1"}, {1, "accounts"}, {3, "deployments"}, {5, "ledger"}})) {
     return dispatch("/v1/accounts/{a}/deployments/{id}/ledger",
                     {{"DELETE", &Handler::reset_ledger}});
+  }
+  if (is(4, {{0, "v1"}, {1, "accounts"}, {3, "rlorTrainerJobs"}})) {
+    return dispatch("/v1/accounts/{a}/rlorTrainerJobs", {{"POST", &Handler::create_trainer_job}});
+  }
+  if (is(5, {{0, "v1"}, {1, "accounts"}, {3, "rlorTrainerJobs"}})) {
+    const auto colon = s[4].find(':');
+    if (colon == std::string::npos) {
+      return dispatch("/v1/accounts/{a}/rlorTrainerJobs/{id}",
+                      {{"GET", &Handler::get_trainer_job}, {"DELETE", &Handler::delete_trainer_job}});
+    }
+    if (s[4].substr(colon) == ":resume") {
+      target_.segments[4].resize(colon);
+      return dispatch("/v1/accounts/{a}/rlorTrainerJobs/{id}:resume",
+                      {{"POST", &Handler::resume_trainer_job}});
+    }
+    throw HttpError(404, "no trainer job method '" + s[4].substr(colon + 1) +
+                             "' in " + target_.path + ": expected ':resume'");
+  }
+  if (is(8, {{0, "training"}, {1, "v1"}, {2, "rlorTrainerJobs"}, {5, "api"}, {6, "v1"},
+             {7, "healthz"}})) {
+    return dispatch("/training/v1/rlorTrainerJobs/{a}/{id}/api/v1/healthz",
+                    {{"GET", &Handler::trainer_healthz}});
   }
   if (target_.path == kHotloadPath) {
     return dispatch(kHotloadPath,
@@ -232,31 +281,89 @@ HttpResponse Handler::get_hotload() {
 }
 
 HttpResponse Handler::completion() {
-  const CompletionRequest completion = decode_completion_request(request_.body);
-  if (completion.max_tokens < 0 || completion.max_tokens > 4096) {
-    throw HttpError(400,
-                    "max_tokens: expected 0..4096, got " + std::to_string(completion.max_tokens));
+  return answer_completion(model_, caller_, request_);
+}
+
+void Handler::check_query(std::initializer_list<const char*> known) const {
+  for (const auto& entry : target_.query) {
+    const std::string& name = entry.first;  // clang before 16 cannot capture a structured binding
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) !=
+        known.end()) {
+      continue;
+    }
+    std::string names;
+    for (const char* k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+    throw HttpError(400, "query parameter '" + name + "': unknown; expected " +
+                             (names.empty() ? std::string("none") : names));
   }
-  FakeDeployment& d = model_.deployment_by_name(caller_, completion.model);
-  const CompletionServed served = d.complete(completion, now_, model_.active_hooks());
-  std::string text;
-  for (int i = 0; i < completion.max_tokens; ++i) {
-    text += " t" + std::to_string((served.served_checksum + static_cast<unsigned>(i)) % 997);
+}
+
+bool Handler::query_flag(const std::string& name) const {
+  const auto found = target_.query.find(name);
+  if (found == target_.query.end() || found->second == "false") return false;
+  if (found->second == "true") return true;
+  throw HttpError(400, "query parameter " + name + ": expected true or false, got '" +
+                           found->second + "'");
+}
+
+HttpResponse Handler::create_trainer_job() {
+  check_query({"rlorTrainerJobId", "deploymentId", "trainingShape", "skipValidations"});
+  query_flag("skipValidations");
+  const auto id = target_.query.find("rlorTrainerJobId");
+  detail::TrainerJobRequest job = detail::decode_trainer_job_request(request_.body);
+  // The deprecated per-deployment bucket: the body field, or the query parameter.
+  auto deployment_id = job.hot_load_deployment_id;
+  if (const auto q = target_.query.find("deploymentId"); q != target_.query.end()) {
+    if (deployment_id && *deployment_id != q->second) {
+      throw HttpError(400, "deploymentId: the query says '" + q->second +
+                               "' but hotLoadDeploymentId says '" + *deployment_id + "'");
+    }
+    deployment_id = q->second;
   }
-  const auto prompt_tokens = completion.prompt.size();
-  const nlohmann::json body = {
-      {"id", "cmpl-" + d.replicas()[static_cast<std::size_t>(served.replica)].name()},
-      {"object", "text_completion"},
-      {"model", completion.model},
-      {"choices", {{{"index", 0}, {"text", text}, {"finish_reason", "length"}}}},
-      {"usage",
-       {{"prompt_tokens", prompt_tokens},
-        {"completion_tokens", completion.max_tokens},
-        {"total_tokens", prompt_tokens + static_cast<std::size_t>(completion.max_tokens)},
-        {"prompt_tokens_details", {{"cached_tokens", served.cached_tokens}}}}}};
-  HttpResponse response = json_response(200, body.dump());
-  response.headers.emplace_back("x-served-snapshot", served.served_identity);
-  return response;
+  std::optional<std::string> bucket;
+  if (deployment_id) {
+    if (deployment_id->empty() || deployment_id->find('/') != std::string::npos) {
+      throw HttpError(400, "hotLoadDeploymentId: expected a deployment id, got '" +
+                               *deployment_id + "'");
+    }
+    bucket = model_.options().bucket_prefix + "/" + segment(2) + "/deployments/" + *deployment_id;
+  }
+  TrainerEntry& entry =
+      model_.create_trainer_job(caller_, segment(2), id == target_.query.end() ? "" : id->second,
+                                job.options, std::move(bucket), std::move(job.job));
+  return json_response(200, detail::encode_trainer_job(entry, now_));
+}
+
+HttpResponse Handler::get_trainer_job() {
+  check_query({});
+  return json_response(
+      200, detail::encode_trainer_job(model_.trainer_job(caller_, segment(2), segment(4)), now_));
+}
+
+HttpResponse Handler::delete_trainer_job() {
+  check_query({});
+  model_.delete_trainer_job(caller_, segment(2), segment(4));
+  return json_response(200, "{}");
+}
+
+HttpResponse Handler::resume_trainer_job() {
+  check_query({});
+  if (!request_.body.empty() && request_.body != "{}") {
+    throw HttpError(400, "resume: expected an empty body or {}, got " +
+                             std::to_string(request_.body.size()) + " bytes");
+  }
+  return json_response(200, detail::encode_trainer_job(
+                                model_.resume_trainer_job(caller_, segment(2), segment(4)), now_));
+}
+
+HttpResponse Handler::trainer_healthz() {
+  const TrainerEntry& entry = model_.trainer_job(caller_, segment(3), segment(4));
+  const std::string_view state = entry.state(now_);
+  if (state != kJobRunning) {
+    throw HttpError(503, "trainer job " + entry.client->job_name() + " is " + std::string(state) +
+                             ", not serving; expected " + std::string(kJobRunning));
+  }
+  return json_response(200, R"({"status":"ok"})");
 }
 
 // Runs `answer` and turns every exception into the JSON error response it stands for.

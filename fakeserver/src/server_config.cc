@@ -34,6 +34,9 @@ DeploymentTiming timing(JsonFields& f) {
   t.hotload_startup_delay = secs("hotloadStartupSeconds", t.hotload_startup_delay);
   t.load_pending = secs("loadPendingSeconds", t.load_pending);
   t.load_overhead = secs("loadOverheadSeconds", t.load_overhead);
+  t.deletion_time = secs("deletionSeconds", t.deletion_time);
+  t.trainer_startup = secs("trainerStartupSeconds", t.trainer_startup);
+  t.token_interval = secs("tokenIntervalSeconds", t.token_interval);
   t.bandwidth_bytes_per_s =
       f.number("bandwidthBytesPerSecond", 1, 1e15, "bytes per second in [1, 1e15]")
           .value_or(t.bandwidth_bytes_per_s);
@@ -82,7 +85,8 @@ ServerConfig parse_server_config(std::string_view json_text) {
   if (const nlohmann::json* t = top.child("timing")) {
     JsonFields f(*t, top.at("timing"));
     f.finish({"creationSeconds", "hotloadStartupSeconds", "loadPendingSeconds",
-              "loadOverheadSeconds", "bandwidthBytesPerSecond"});
+              "loadOverheadSeconds", "bandwidthBytesPerSecond", "deletionSeconds",
+              "trainerStartupSeconds", "tokenIntervalSeconds"});
     config.timing = timing(f);
   }
   config.replicas_per_deployment =

@@ -63,6 +63,16 @@ inline HttpRequest request(std::string method, std::string path, std::string bod
   return r;
 }
 
+// A control-plane request as the reference Python client sends it: the key in X-Api-Key only,
+// and Content-Type on every request, with or without a body.
+inline HttpRequest sdk_request(std::string method, std::string path, std::string body = "",
+                               std::string key = kKey) {
+  HttpRequest r{std::move(method), std::move(path), {}, std::move(body)};
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("X-Api-Key", key);
+  return r;
+}
+
 inline HttpRequest hotload_request(const std::string& method, const std::string& deployment_id,
                                    const std::string& body, const std::string& key = kKey,
                                    const std::string& account = kAccount) {

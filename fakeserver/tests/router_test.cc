@@ -83,6 +83,7 @@ TEST_F(RouterTest, AnotherAccountsDeploymentIs404WithoutItsData) {
       "not found");
   CompletionRequest c;
   c.model = deployment_name(kOtherAccount, "secret");
+  c.prompt = {1};
   expect_rejected(request("POST", "/inference/v1/completions", encode(c)), 404, "not found");
   expect_rejected(request("DELETE", deployment_path(kOtherAccount, "secret")), 404, "not found");
 }
@@ -195,12 +196,64 @@ TEST_F(RouterTest, BadUpdateMaskIs400) {
 }
 
 TEST_F(RouterTest, BadCompletionsAre400) {
-  expect_rejected(request("POST", "/inference/v1/completions", R"({"model": "x", "prompt": "hi"})"),
-                  400, "prompt");
   CompletionRequest c;
   c.model = "not-a-deployment";
+  c.prompt = {1};
   expect_rejected(request("POST", "/inference/v1/completions", encode(c)), 400,
                   "accounts/{account}/deployments/{id}");
+}
+
+// One bad completions body per case: status, the field named with what was expected and what
+// was seen, and nothing changed (not even a replica's prompt cache).
+TEST_F(RouterTest, EveryBadCompletionFieldIsNamedWithWhatWasExpected) {
+  const std::string model = deployment_name(kAccount, "d");
+  const auto body = [&](const std::string& fields) {
+    return R"({"model": ")" + model + R"(", "prompt": [1, 2])" + (fields.empty() ? "" : ", ") +
+           fields + "}";
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"model": ")" + model + R"(", "prompt": [1,)", "expected a JSON document"},
+      {R"([1, 2])", "completion request: expected a JSON object, got [1,2]"},
+      {R"({"prompt": [1]})", "completion request.model: missing"},
+      {R"({"model": ")" + model + R"("})", "completion request.prompt: missing"},
+      {R"({"model": ")" + model + R"(", "prompt": {"a": 1}})",
+       "completion request.prompt: expected a list of token ids or a string, got {\"a\":1}"},
+      {R"({"model": ")" + model + R"(", "prompt": [1, "2"]})",
+       "completion request.prompt[1]: expected a token id"},
+      {R"({"model": ")" + model + R"(", "prompt": [-1]})", "prompt[0]: expected a token id"},
+      {R"({"model": ")" + model + R"(", "prompt": [1.5]})", "prompt[0]: expected a token id"},
+      {R"({"model": ")" + model + R"(", "prompt": []})", "prompt: expected at least one token"},
+      {R"({"model": 7, "prompt": [1]})", "completion request.model: expected a non-empty string"},
+      {body(R"("n": 0)"), "completion request.n: expected an integer in [1, 16], got 0"},
+      {body(R"("n": 17)"), "completion request.n: expected an integer in [1, 16], got 17"},
+      {body(R"("n": "2")"), "completion request.n: expected an integer in [1, 16], got \"2\""},
+      {body(R"("max_tokens": -1)"), "max_tokens: expected an integer in [0, 4096], got -1"},
+      {body(R"("max_tokens": 4097)"), "max_tokens: expected an integer in [0, 4096], got 4097"},
+      {body(R"("temperature": 2.5)"), "temperature: expected a number in [0, 2], got 2.5"},
+      {body(R"("top_p": 0)"), "top_p: expected a number in (0, 1], got 0"},
+      {body(R"("top_p": 1.5)"), "top_p: expected a number in (0, 1], got 1.5"},
+      {body(R"("top_k": -2)"), "top_k: expected an integer in [-1, 1048576], got -2"},
+      {body(R"("logprobs": 9)"), "logprobs: expected true, false or an integer in [0, 5], got 9"},
+      {body(R"("stream": "yes")"), "stream: expected true or false, got \"yes\""},
+      {body(R"("seed": -3)"), "seed: expected a non-negative integer, got -3"},
+      {body(R"("echo": true)"), "echo: expected false or absent, got true"},
+      {body(R"("stop": ["end"])"), "stop: expected null or []"},
+      {body(R"("best_of": 2)"), "completion request.best_of: unknown field; expected one of model"},
+  };
+  for (const auto& [text, expected] : cases) {
+    SCOPED_TRACE(text);
+    expect_rejected(request("POST", "/inference/v1/completions", text), 400, expected);
+  }
+}
+
+TEST_F(RouterTest, CompletionsOnAnotherAccountsDeploymentAre404) {
+  const std::string body = R"({"model": ")" + deployment_name(kOtherAccount, "secret") +
+                           R"(", "prompt": [1], "stream": true})";
+  expect_rejected(request("POST", "/inference/v1/completions", body), 404, "not found");
+  expect_rejected(
+      request("POST", "/inference/v1/completions",
+              R"({"model": ")" + deployment_name(kAccount, "nope") + R"(", "prompt": [1]})"),
+      404, "accounts/acme/deployments/nope not found");
 }
 
 TEST_F(RouterTest, BadDeltaMetadataFormatsAre400) {

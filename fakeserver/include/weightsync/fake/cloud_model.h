@@ -33,16 +33,37 @@ struct FakeCloudOptions {
   std::string bucket_prefix = "gs://fake-bucket";
 };
 
+// A trainer job's lifecycle as the REST API shows it (rlorTrainerJobs, JOB_STATE_*).
+struct TrainerJob {
+  Duration running_at{};  // JOB_STATE_CREATING before, JOB_STATE_RUNNING from then on
+  std::string failure;    // not empty: JOB_STATE_FAILED with this message
+  bool deleted = false;   // JOB_STATE_DELETED: a tombstone; its bucket stays readable
+  std::string display_name;
+  std::string training_config = "{}";  // the trainingConfig object it was created with (JSON)
+};
+
+inline constexpr std::string_view kJobCreating = "JOB_STATE_CREATING";
+inline constexpr std::string_view kJobRunning = "JOB_STATE_RUNNING";
+inline constexpr std::string_view kJobFailed = "JOB_STATE_FAILED";
+inline constexpr std::string_view kJobDeleted = "JOB_STATE_DELETED";
+
 struct TrainerEntry {
   std::string account;
   std::string id;
   std::unique_ptr<FakeTrainingClient> client;
+  TrainerJob job;
+  std::string_view state(Duration now) const {
+    if (job.deleted) return kJobDeleted;
+    if (!job.failure.empty()) return kJobFailed;
+    return now < job.running_at ? kJobCreating : kJobRunning;
+  }
 };
 
 // "accounts/{a}/rlorTrainerJobs/{id}"
 std::string trainer_job_name(std::string_view account, std::string_view trainer_id);
 
 class FaultInjector;
+struct SamplingState;
 
 // Counters behind GET /metrics.
 struct FakeMetrics {
@@ -80,6 +101,8 @@ class CloudModel {
   // Fires the plan's timed and scheduled faults due by now.
   void advance_faults();
   FakeMetrics& metrics() { return metrics_; }
+  // Completions: the seed generator, streams in flight, the stream just opened (sampling.h).
+  SamplingState& sampling() { return *sampling_; }
 
   // ---- accounts ----
   // Throws InvalidArgument for an empty or malformed id or key, or a key already in use.
@@ -97,6 +120,24 @@ class CloudModel {
   TrainerEntry& trainer(const std::string& caller, const std::string& job_name);
   FakeTrainingClient& trainer(const std::string& job_name);
   bool has_trainer(const std::string& job_name) const { return trainers_.count(job_name) > 0; }
+  // ---- trainer jobs over the REST path ----
+  // Creates a job visible to `caller` (an empty id draws one); it is CREATING for
+  // timing.trainer_startup. 404 for another account, 400 for a bad id, 409 if it exists
+  // (deleted jobs stay as tombstones).
+  TrainerEntry& create_trainer_job(const std::string& caller, const std::string& account,
+                                   std::string id, TrainerOptions options,
+                                   std::optional<std::string> bucket_url, TrainerJob job);
+  // 404 if unknown or another account's.
+  TrainerEntry& trainer_job(const std::string& caller, const std::string& account,
+                            const std::string& id);
+  // Leaves a JOB_STATE_DELETED tombstone (deleting one again changes nothing).
+  TrainerEntry& delete_trainer_job(const std::string& caller, const std::string& account,
+                                   const std::string& id);
+  // From JOB_STATE_FAILED: CREATING again, with a new session; any other state is 400.
+  TrainerEntry& resume_trainer_job(const std::string& caller, const std::string& account,
+                                   const std::string& id);
+  // The job fails (the fault plan's trainer_failed); false if there is no such live job.
+  bool fail_trainer_job(const std::string& job_name, const std::string& message);
 
   // ---- deployments ----
   FakeDeployment& create_deployment(const std::string& caller, const std::string& account,
@@ -128,6 +169,7 @@ class CloudModel {
   std::unique_ptr<FaultInjector> injector_;
   bool faults_active_ = false;
   FakeMetrics metrics_;
+  std::unique_ptr<SamplingState> sampling_;
   std::map<std::string, std::string> account_by_key_;
   std::set<std::string> accounts_;
   std::map<std::string, TrainerEntry> trainers_;                        // by job name

@@ -16,6 +16,7 @@
 
 #include "weightsync/fake/cloud_model.h"
 #include "weightsync/fake/router.h"
+#include "weightsync/fake/sampling.h"
 
 namespace weightsync::fake {
 
@@ -37,12 +38,28 @@ struct ReplicaView {
   int restarts = 0;
 };
 
+// An answer whose body may come later: `stream` is set for a streamed completion, whose head
+// (status and headers) is `head` and whose body is drawn piece by piece with next_chunk().
+struct StreamedResponse {
+  HttpResponse head;
+  std::shared_ptr<CompletionStream> stream;
+};
+
 class FakeCloud {
  public:
   explicit FakeCloud(Clock& clock, FakeCloudOptions options = {});
 
-  // One HTTP exchange against the API (docs/SPEC.md section 5).
+  // One HTTP exchange against the API (docs/SPEC.md section 5). A streamed completion is run to its
+  // end here, its tokens paced on the cloud's clock (the lock is released between them), and
+  // its whole SSE body returned.
   HttpResponse handle(const HttpRequest& request);
+  // The same exchange, leaving a streamed completion's body to the caller (FakeServer writes
+  // each piece to the socket as it comes).
+  StreamedResponse handle_streaming(const HttpRequest& request);
+  // Sleeps on the clock until the stream's next piece is due, then generates it under the
+  // lock with what the replica serves at that moment; nothing once the stream has ended
+  // (stream.cut() tells whether it ended without [DONE]).
+  std::optional<std::string> next_chunk(CompletionStream& stream);
 
   void create_account(const std::string& account, const std::string& api_key);
   // The trainer's job name is "accounts/{account}/rlorTrainerJobs/{trainer_id}"; the reference

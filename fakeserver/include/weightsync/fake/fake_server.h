@@ -3,7 +3,9 @@
 // stop() is prompt and safe at any time (and the destructor calls it). Transport faults of a
 // fault plan are acted out on the socket: a delay is slept on the cloud's clock (cut short by
 // stop()), a reset closes the connection before any byte of the answer, a truncated body
-// announces the full Content-Length and sends half. start() ignores SIGPIPE for the process,
+// announces the full Content-Length and sends half (a streamed completion: half its tokens, no
+// [DONE]). A streamed completion is written piece by piece as its tokens come due, never
+// holding the cloud's lock while writing. start() ignores SIGPIPE for the process,
 // so writing to a connection the peer closed cannot kill it.
 //
 // Thread-safety: start/stop from one thread; requests are handled on the server's threads.
@@ -18,7 +20,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Response;
+}  // namespace httplib
 
 namespace weightsync::fake {
 
@@ -38,6 +41,10 @@ class FakeServer {
   std::string base_url() const;
 
  private:
+  void sleep_unless_stopped(Duration duration);
+  void serve_stream(httplib::Response& res, std::shared_ptr<CompletionStream> stream,
+                    const std::string& content_type, bool truncate);
+
   FakeCloud& cloud_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

@@ -23,13 +23,16 @@
 
 namespace weightsync::fake {
 
-// How long things take on a deployment.
+// How long things take in the fake cloud (deployments, their replicas, trainer jobs).
 struct DeploymentTiming {
   Duration creation_time = seconds(2);          // CREATING -> READY
   Duration hotload_startup_delay = seconds(3);  // replica (re)start -> hotload manager ready
   Duration load_pending = seconds(0.2);         // queueing before the download starts
   Duration load_overhead = seconds(1);          // after the download: loading into memory
   double bandwidth_bytes_per_s = 100e6;         // download speed from the bucket
+  Duration deletion_time = seconds(0);          // DELETE -> gone (DELETING meanwhile)
+  Duration trainer_startup = seconds(2);        // a REST-created trainer job: CREATING -> RUNNING
+  Duration token_interval = seconds(0.005);     // a streamed completion's pace per token
 };
 
 // What a replica is asked to load.
