@@ -81,6 +81,14 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
     }
     return !faults_active_ || injector_->on_prompt_cache_reset(deployment, replica);
   };
+  active_hooks_.on_deployment_created =
+      [this](const std::string& deployment) -> std::optional<std::string> {
+    if (hooks_.on_deployment_created) {
+      if (auto failure = hooks_.on_deployment_created(deployment)) return failure;
+    }
+    if (faults_active_) return injector_->on_deployment_created(deployment);
+    return std::nullopt;
+  };
   active_hooks_.on_completion = [this](const std::string& deployment) -> std::optional<int> {
     if (hooks_.on_completion) {
       if (auto status = hooks_.on_completion(deployment)) return status;
@@ -273,6 +281,9 @@ FakeDeployment& CloudModel::create_deployment(const std::string& caller, const s
   store_.ensure_bucket(bucket);
   auto deployment = std::make_unique<FakeDeployment>(account, id, config, bucket, options_.timing,
                                                      options_.replicas_per_deployment, now());
+  if (auto failure = active_hooks_.on_deployment_created(name)) {
+    deployment->fail(std::move(*failure), deployment->ready_at());
+  }
   return *(deployments_[name] = std::move(deployment));
 }
 
@@ -282,6 +293,11 @@ FakeDeployment& CloudModel::deployment(const std::string& caller, const std::str
   check_visible(caller, account, "deployment " + name);
   const auto found = deployments_.find(name);
   if (found == deployments_.end()) throw HttpError(404, "deployment " + name + " not found");
+  if (found->second->gone(now())) {
+    metrics_.retired += found->second->tally();
+    deployments_.erase(found);
+    throw HttpError(404, "deployment " + name + " not found");
+  }
   advance_faults();
   found->second->advance(now(), active_hooks_);
   return *found->second;
@@ -300,6 +316,10 @@ FakeDeployment& CloudModel::update_deployment(const std::string& caller, const s
                                               const std::string& id,
                                               const DeploymentUpdate& update) {
   FakeDeployment& d = deployment(caller, account, id);
+  if (d.deleting()) {
+    throw HttpError(400, "deployment " + d.name() + " is " + d.state(now()) +
+                             ": expected a deployment that is not being deleted");
+  }
   check_transition_type(update.hot_load_transition_type);
   check_replica_counts(update.min_replica_count.value_or(d.config().min_replica_count),
                        update.max_replica_count.value_or(d.config().max_replica_count));
@@ -316,13 +336,15 @@ FakeDeployment& CloudModel::update_deployment(const std::string& caller, const s
 }
 
 Deployment CloudModel::delete_deployment(const std::string& caller, const std::string& account,
-                                         const std::string& id) {
+                                         const std::string& id, bool hard) {
   FakeDeployment& d = deployment(caller, account, id);
-  Deployment gone = d.wire(now());
-  gone.state = kStateDeleted;
-  metrics_.retired += d.tally();
-  deployments_.erase(d.name());
-  return gone;
+  d.start_deletion(now(), d.timing().deletion_time, hard);
+  Deployment answer = d.wire(now());
+  if (d.gone(now())) {
+    metrics_.retired += d.tally();
+    deployments_.erase(d.name());
+  }
+  return answer;
 }
 
 }  // namespace weightsync::fake

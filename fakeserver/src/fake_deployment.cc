@@ -22,8 +22,11 @@ FakeDeployment::FakeDeployment(std::string account, std::string id, DeploymentCo
 }
 
 void FakeDeployment::resize_replicas(Duration start) {
-  const int wanted =
+  // minReplicaCount 0 still keeps one replica up (the fake is always under traffic); only
+  // maxReplicaCount 0 scales to zero.
+  int wanted =
       fixed_replica_count_ > 0 ? fixed_replica_count_ : std::max(1, config_.min_replica_count);
+  if (config_.max_replica_count == 0) wanted = 0;
   while (static_cast<int>(replicas_.size()) > wanted) replicas_.pop_back();
   while (static_cast<int>(replicas_.size()) < wanted) {
     replicas_.emplace_back(id_ + "-replica-" + std::to_string(replica_serial_++),
@@ -36,7 +39,32 @@ std::string FakeDeployment::transition_type() const {
 }
 
 std::string FakeDeployment::state(Duration now) const {
-  return std::string(is_ready(now) ? kStateReady : kStateCreating);
+  if (deleting_until_) return now < *deleting_until_ ? "DELETING" : "DELETED";
+  if (failed(now)) return "FAILED";
+  if (now < ready_at_) return "CREATING";
+  return now < updating_until_ ? "UPDATING" : "READY";
+}
+
+void FakeDeployment::check_serving(Duration now) const {
+  // FAILED and deleted deployments will not serve again: not deployed, not worth a retry.
+  if (failed(now) || deleting_until_) {
+    throw HttpError(404, "deployment " + name_ + " is " + state(now) +
+                             " and serves nothing (not deployed); expected READY");
+  }
+  if (!is_ready(now)) {
+    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
+  }
+}
+
+void FakeDeployment::fail(std::string message, Duration at) {
+  failed_at_ = at;
+  failure_ = std::move(message);
+}
+
+void FakeDeployment::start_deletion(Duration now, Duration deletion_time, bool hard) {
+  replicas_.clear();
+  if (!deleting_until_) deleting_until_ = now + deletion_time;
+  hard_delete_ = hard_delete_ || hard;
 }
 
 Deployment FakeDeployment::wire(Duration now) const {
@@ -50,6 +78,10 @@ Deployment FakeDeployment::wire(Duration now) const {
   d.hot_load_bucket_url = bucket_url_;
   d.hot_load_trainer_job = trainer_job();
   d.hot_load_transition_type = transition_type();
+  d.description = config_.description.value_or("");
+  d.deployment_shape = config_.deployment_shape.value_or("");
+  d.annotations = config_.annotations;
+  if (failed(now)) d.status_message = failure_;
   return d;
 }
 
@@ -77,14 +109,16 @@ HotloadStatus FakeDeployment::hotload_status(Duration now) const {
 
 void FakeDeployment::hotload(const HotloadRequest& request, Duration now, BucketStore& store,
                              const FaultHooks& hooks) {
-  if (!is_ready(now)) {
-    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
-  }
+  check_serving(now);
   for (const auto& replica : replicas_) {
     if (!replica.manager_ready(now)) {
       throw HttpError(503, "hotload manager of replica " + replica.name() +
                                " is not ready yet; wait for the hotload status to list replicas");
     }
+  }
+  if (replicas_.empty()) {
+    throw HttpError(503, "deployment " + name_ + " has no replica to load onto (maxReplicaCount " +
+                             std::to_string(config_.max_replica_count) + "); scale it up first");
   }
   // One read serves every replica, as one download would.
   const auto object = store.read(bucket_url_, request.identity);
@@ -106,13 +140,18 @@ void FakeDeployment::reattach(const std::string& trainer_job, const std::string&
   config_.hot_load_trainer_job = trainer_job;
   bucket_url_ = bucket_url;
   for (auto& replica : replicas_) replica.restart(now, timing_.hotload_startup_delay);
+  updating_until_ = std::max(updating_until_, now + timing_.hotload_startup_delay);
 }
 
 void FakeDeployment::set_replica_counts(std::optional<int> min_count, std::optional<int> max_count,
                                         Duration now) {
+  const std::size_t before = replicas_.size();
   if (min_count) config_.min_replica_count = *min_count;
   if (max_count) config_.max_replica_count = *max_count;
   resize_replicas(now);
+  if (replicas_.size() != before) {
+    updating_until_ = std::max(updating_until_, now + timing_.hotload_startup_delay);
+  }
 }
 
 void FakeDeployment::reset_ledger() {
@@ -125,8 +164,10 @@ void FakeDeployment::restart_replica(int index, Duration now) {
 
 CompletionServed FakeDeployment::complete(const CompletionRequest& request, Duration now,
                                           const FaultHooks& hooks) {
-  if (!is_ready(now)) {
-    throw HttpError(503, "deployment " + name_ + " is " + state(now) + ", expected READY; retry");
+  check_serving(now);
+  if (replicas_.empty()) {
+    throw HttpError(503, "deployment " + name_ + " has no replica serving (maxReplicaCount " +
+                             std::to_string(config_.max_replica_count) + "); scale it up first");
   }
   const bool any_loading =
       std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) { return r.loading(); });

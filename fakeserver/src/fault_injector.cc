@@ -224,6 +224,19 @@ std::optional<int> FaultInjector::on_completion(const std::string& deployment) {
   return std::nullopt;
 }
 
+std::optional<std::string> FaultInjector::on_deployment_created(const std::string& deployment) {
+  Opportunity at;
+  at.deployment = deployment;
+  at.target = deployment + " creation";
+  if (const auto i = fire(FaultKind::deployment_failed, at, "")) {
+    const std::string& message = plan_.faults[*i].message;
+    log_.back().detail = "the deployment enters FAILED instead of READY";
+    return message.empty() ? "deployment " + deployment + " failed to start (injected fault)"
+                           : message;
+  }
+  return std::nullopt;
+}
+
 void FaultInjector::advance(CloudModel& model, Duration now) {
   if (advancing_) return;  // an action that reads the model comes back here
   advancing_ = true;
@@ -309,6 +322,22 @@ std::string FaultInjector::act(CloudModel& model, const FaultSpec& spec,
         return std::string("skipped: ") + e.what();
       }
       return "re-attached to " + spec.trainer + "; every replica restarts";
+    }
+    case FaultKind::deployment_failed: {
+      if (!d) return no_deployment();
+      d->fail(spec.message.empty() ? "deployment " + deployment + " failed (injected fault)"
+                                   : spec.message,
+              when);
+      return "the deployment enters FAILED";
+    }
+    case FaultKind::trainer_failed: {
+      const std::string message =
+          spec.message.empty() ? "trainer job " + spec.trainer + " failed (injected fault)"
+                               : spec.message;
+      if (!model.fail_trainer_job(spec.trainer, message)) {
+        return "skipped: no live trainer job " + spec.trainer;
+      }
+      return "the trainer job enters JOB_STATE_FAILED";
     }
     default:
       return "no action";

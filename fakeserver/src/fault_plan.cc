@@ -12,7 +12,7 @@ namespace {
 
 using detail::JsonFields;
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 18> kKindNames = {{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 20> kKindNames = {{
     {FaultKind::hotload_rejected, "hotload_rejected"},
     {FaultKind::hotload_timeout, "hotload_timeout"},
     {FaultKind::load_error, "load_error"},
@@ -31,6 +31,8 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 18> kKindNames = {{
     {FaultKind::latency, "latency"},
     {FaultKind::connection_reset, "connection_reset"},
     {FaultKind::truncated_body, "truncated_body"},
+    {FaultKind::deployment_failed, "deployment_failed"},
+    {FaultKind::trainer_failed, "trainer_failed"},
 }};
 
 // Faults that are events in the fake world, so they can also happen at a time ("atSeconds").
@@ -42,6 +44,8 @@ bool can_be_timed(FaultKind kind) {
     case FaultKind::stale_cache:
     case FaultKind::session_change:
     case FaultKind::reattach:
+    case FaultKind::deployment_failed:
+    case FaultKind::trainer_failed:
       return true;
     default:
       return false;
@@ -63,7 +67,10 @@ std::vector<std::string> parameters(FaultKind kind) {
       return {"delaySeconds", "accepted"};
     case FaultKind::load_error:
     case FaultKind::partial_rollout:
+    case FaultKind::deployment_failed:
       return {"message"};
+    case FaultKind::trainer_failed:
+      return {"trainer", "message"};
     case FaultKind::replica_restart:
       return {"afterFraction"};
     case FaultKind::manager_not_ready:
@@ -185,7 +192,16 @@ FaultSpec parse_fault(const nlohmann::json& value, const std::string& path) {
   }
   spec.enabled = f.boolean("enabled").value_or(true);
   spec.message = f.text("message").value_or("");
-  if (spec.kind == FaultKind::session_change || spec.kind == FaultKind::reattach) {
+  if (spec.kind == FaultKind::trainer_failed && !spec.at) {
+    throw InvalidArgument(path + ": trainer_failed happens at a time; expected atSeconds, got " +
+                          (spec.count ? "count" : "probability"));
+  }
+  if (spec.kind == FaultKind::trainer_failed && spec.deployment) {
+    throw InvalidArgument(f.at("deployment") + ": trainer_failed acts on a trainer job; expected "
+                                               "trainer, not deployment");
+  }
+  if (spec.kind == FaultKind::session_change || spec.kind == FaultKind::reattach ||
+      spec.kind == FaultKind::trainer_failed) {
     spec.trainer = f.required_text("trainer");
     if (!has_shape(spec.trainer, "rlorTrainerJobs")) {
       JsonFields::fail(f.at("trainer"), "'accounts/{account}/rlorTrainerJobs/{id}'",
@@ -195,7 +211,8 @@ FaultSpec parse_fault(const nlohmann::json& value, const std::string& path) {
 
   // ---- what each kind needs ----
   if ((spec.kind == FaultKind::reattach || spec.at) && !spec.deployment &&
-      spec.kind != FaultKind::stale_cache && spec.kind != FaultKind::session_change) {
+      spec.kind != FaultKind::stale_cache && spec.kind != FaultKind::session_change &&
+      spec.kind != FaultKind::trainer_failed) {
     f.missing("deployment", "'accounts/{account}/deployments/{id}' (" + kind_name +
                                 (spec.at ? " at a time" : "") + " acts on one deployment)");
   }

@@ -173,7 +173,7 @@ void Replica::restart(Duration now, Duration startup_delay) {
 
 ReplicaStatus Replica::status(Duration now) const {
   ReplicaStatus s;
-  s.identity = name_;
+  s.identity = pod_identity();
   s.current_snapshot_identity = served_identity_;
   s.readiness = readiness(now);
   s.loading_state = LoadingState{stage(now), stage_target()};

@@ -192,6 +192,9 @@ HttpResponse Handler::list_accounts() {
 }
 
 HttpResponse Handler::create_deployment() {
+  check_query({"deploymentId", "skipShapeValidation", "disableSpeculativeDecoding"});
+  query_flag("skipShapeValidation");
+  query_flag("disableSpeculativeDecoding");
   const auto id = target_.query.find("deploymentId");
   if (id == target_.query.end() || id->second.empty()) {
     throw HttpError(400, "missing query parameter deploymentId: expected ?deploymentId=<id>");
@@ -202,25 +205,31 @@ HttpResponse Handler::create_deployment() {
 }
 
 HttpResponse Handler::get_deployment() {
+  check_query({});
   return json_response(200, encode(model_.deployment(caller_, segment(2), segment(4)).wire(now_)));
 }
 
 HttpResponse Handler::patch_deployment() {
+  check_query({"updateMask"});
+  // The reference client's update() sends the mask in snake_case, its scale_to_zero() sends
+  // none (then the fields present in the body are set).
   const auto mask = target_.query.find("updateMask");
-  if (mask == target_.query.end()) {
-    throw HttpError(400,
-                    "missing query parameter updateMask: expected e.g. "
-                    "?updateMask=hotLoadTrainerJob");
-  }
   // Resolve first so an unknown deployment is a 404 whatever the body says.
   model_.deployment(caller_, segment(2), segment(4));
-  const DeploymentUpdate update = decode_deployment_update(request_.body, mask->second);
+  const DeploymentUpdate update = decode_deployment_update(
+      request_.body, mask == target_.query.end() ? std::nullopt
+                                                 : std::optional<std::string_view>(mask->second));
   FakeDeployment& d = model_.update_deployment(caller_, segment(2), segment(4), update);
   return json_response(200, encode(d.wire(now_)));
 }
 
 HttpResponse Handler::delete_deployment() {
-  return json_response(200, encode(model_.delete_deployment(caller_, segment(2), segment(4))));
+  // The reference client sends ?ignoreChecks=true&hard=true; the fake has no checks to skip.
+  check_query({"ignoreChecks", "hard"});
+  query_flag("ignoreChecks");
+  const bool hard = query_flag("hard");
+  return json_response(200,
+                       encode(model_.delete_deployment(caller_, segment(2), segment(4), hard)));
 }
 
 HttpResponse Handler::reset_ledger() {

@@ -189,8 +189,11 @@ TEST_F(RouterTest, BadCreateParametersAre400) {
 
 TEST_F(RouterTest, BadUpdateMaskIs400) {
   const std::string path = deployment_path(kAccount, "d");
-  expect_rejected(request("PATCH", path, R"({"minReplicaCount": 2})"), 400, "updateMask");
+  expect_rejected(request("PATCH", path + "?updateMask=", R"({"minReplicaCount": 2})"), 400,
+                  "updateMask: expected at least one field path");
   expect_rejected(request("PATCH", path + "?updateMask=colour", R"({"colour": 2})"), 400, "colour");
+  expect_rejected(request("PATCH", path + "?updateMask=colour", R"({"minReplicaCount": 2})"), 400,
+                  "updateMask: expected hot_load_trainer_job, hot_load_transition_type");
   expect_rejected(request("PATCH", path + "?updateMask=hotLoadTrainerJob", "{}"), 400,
                   "hotLoadTrainerJob");
 }
@@ -266,7 +269,8 @@ TEST_F(RouterTest, BadDeltaMetadataFormatsAre400) {
 }
 
 TEST_F(RouterTest, DeleteRemovesTheDeploymentAndAnswersDeleted) {
-  const auto r = cloud.handle(request("DELETE", deployment_path(kAccount, "d")));
+  const auto r =
+      cloud.handle(request("DELETE", deployment_path(kAccount, "d") + "?ignoreChecks=true&hard=true"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(decode_deployment(r.body).state, "DELETED");
   EXPECT_EQ(cloud.handle(request("GET", deployment_path(kAccount, "d"))).status, 404);

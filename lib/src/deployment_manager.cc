@@ -89,9 +89,11 @@ DeploymentManager::DeploymentManager(Transport& transport, Clock& clock,
 
 HttpResponse DeploymentManager::send(const std::string& method, const std::string& path,
                                      std::string body, Headers extra_headers) {
+  // As the reference client: the key in X-Api-Key and a JSON Content-Type on every request,
+  // with or without a body; the gateway calls (hotload, completions) add the Bearer header.
   HttpRequest request{method, path, std::move(extra_headers), std::move(body)};
-  request.headers.emplace_back(kAuthorizationHeader, std::string(kBearerPrefix) + options_.api_key);
-  if (!request.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("X-Api-Key", options_.api_key);
   log(LogLevel::debug, [&] { return method + " " + path; });
   return transport_.exchange(request);
 }
@@ -127,7 +129,8 @@ const std::string& DeploymentManager::account_id() {
 
 Headers DeploymentManager::hotload_headers(const std::string& deployment_id,
                                            const std::string& base_model) {
-  return {{std::string(kModelHeader), base_model},
+  return {{"Authorization", "Bearer " + options_.api_key},
+          {std::string(kModelHeader), base_model},
           {std::string(kDeploymentHeader), deployment_name(account_id(), deployment_id)}};
 }
 
@@ -201,7 +204,9 @@ Deployment DeploymentManager::reattach_trainer(const std::string& deployment_id,
 
 void DeploymentManager::delete_deployment(const std::string& deployment_id) {
   expect_ok("delete deployment '" + deployment_id + "'",
-            send("DELETE", deployment_path(account_id(), deployment_id), ""));
+            send("DELETE",
+                 deployment_path(account_id(), deployment_id) + "?ignoreChecks=true&hard=true",
+                 ""));
 }
 
 void DeploymentManager::reset_ledger(const std::string& deployment_id) {
@@ -353,7 +358,8 @@ WarmupResult DeploymentManager::warmup(const std::string& deployment_id, int max
     ++result.attempts;
     try {
       request.model = deployment_name(account_id(), deployment_id);
-      HttpResponse r = send("POST", std::string(kCompletionsPath), encode(request));
+      HttpResponse r = send("POST", std::string(kCompletionsPath), encode(request),
+                            {{"Authorization", "Bearer " + options_.api_key}});
       result.last_status = r.status;
       if (is_2xx(r.status)) {
         result.ok = true;

@@ -28,13 +28,18 @@ HttpResponse HttpTransport::exchange(const HttpRequest& request) {
   client.set_read_timeout(read.count() / 1000000, read.count() % 1000000);
   client.set_write_timeout(read.count() / 1000000, read.count() % 1000000);
 
-  // cpp-httplib sets Content-Type itself from the argument; passing it as a header too would
-  // send it twice.
-  std::string content_type = header_value(request.headers, "Content-Type");
-  if (content_type.empty()) content_type = "application/json";
+  // cpp-httplib sets Content-Type itself from the argument of a call with a body; passing it as
+  // a header too would send it twice. A GET or a DELETE without a body carries it as a header.
+  const std::string asked_content_type = header_value(request.headers, "Content-Type");
+  const std::string content_type =
+      asked_content_type.empty() ? "application/json" : asked_content_type;
+  const bool bodiless =
+      request.method == "GET" || (request.method == "DELETE" && request.body.empty());
   httplib::Headers headers;
   for (const auto& [key, value] : request.headers) {
-    if (header_value({{key, value}}, "Content-Type").empty()) headers.emplace(key, value);
+    if (bodiless || header_value({{key, value}}, "Content-Type").empty()) {
+      headers.emplace(key, value);
+    }
   }
 
   httplib::Result result{nullptr, httplib::Error::Unknown};

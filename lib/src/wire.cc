@@ -1,6 +1,8 @@
 // JSON encoding and strict decoding of the deployment API's bodies (docs/SPEC.md section 5).
 #include "weightsync/wire.h"
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace weightsync {
@@ -231,15 +233,66 @@ std::string encode(const DeploymentConfig& config) {
             {"minReplicaCount", config.min_replica_count},
             {"maxReplicaCount", config.max_replica_count},
             {"enableHotLoad", config.enable_hot_load}};
-  put_opt(o, "hotLoadTrainerJob", config.hot_load_trainer_job);
+  put_opt(o, "description", config.description);
+  put_opt(o, "forTraining", config.for_training);
+  if (config.region) o["placement"] = {{"region", *config.region}};
   put_opt(o, "hotLoadBucketType", config.hot_load_bucket_type);
+  put_opt(o, "hotLoadTrainerJob", config.hot_load_trainer_job);
   put_opt(o, "hotLoadTransitionType", config.hot_load_transition_type);
+  put_opt(o, "deploymentShape", config.deployment_shape);
+  put_opt(o, "acceleratorType", config.accelerator_type);
+  if (!config.extra_args.empty()) o["extraArgs"] = config.extra_args;
+  if (!config.extra_values.empty()) o["extraValues"] = config.extra_values;
+  if (!config.annotations.empty()) o["annotations"] = config.annotations;
   return to_text(o);
 }
+
+namespace {
+
+std::map<std::string, std::string> string_map(const json& o, std::string_view field,
+                                              std::string_view where) {
+  std::map<std::string, std::string> out;
+  const json* v = find(o, field);
+  if (!v) return out;
+  const std::string path = field_path(where, field);
+  if (!v->is_object()) throw WireError(path + ": expected an object, got " + type_of(*v));
+  for (const auto& [key, value] : v->items()) {
+    if (!value.is_string()) {
+      throw WireError(path + "." + key + ": expected a string, got " + type_of(value));
+    }
+    out[key] = value.get<std::string>();
+  }
+  return out;
+}
+
+std::vector<std::string> string_list(const json& o, std::string_view field,
+                                     std::string_view where) {
+  std::vector<std::string> out;
+  const json* v = find(o, field);
+  if (!v) return out;
+  const std::string path = field_path(where, field);
+  if (!v->is_array()) throw WireError(path + ": expected a list, got " + type_of(*v));
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string()) {
+      throw WireError(path + "[" + std::to_string(i) + "]: expected a string, got " +
+                      type_of((*v)[i]));
+    }
+    out.push_back((*v)[i].get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
 
 DeploymentConfig decode_deployment_config(std::string_view body) {
   constexpr std::string_view where = "deployment";
   json o = parse_object(body, where);
+  reject_unknown(o,
+                 {"baseModel", "description", "minReplicaCount", "maxReplicaCount", "enableHotLoad",
+                  "forTraining", "placement", "hotLoadBucketType", "hotLoadTrainerJob",
+                  "hotLoadTransitionType", "deploymentShape", "acceleratorType", "extraArgs",
+                  "extraValues", "annotations"},
+                 where);
   DeploymentConfig c;
   c.base_model = req_string(o, "baseModel", where);
   c.min_replica_count = opt_int(o, "minReplicaCount", where).value_or(1);
@@ -248,19 +301,37 @@ DeploymentConfig decode_deployment_config(std::string_view body) {
   c.hot_load_trainer_job = opt_string(o, "hotLoadTrainerJob", where);
   c.hot_load_bucket_type = opt_string(o, "hotLoadBucketType", where);
   c.hot_load_transition_type = opt_string(o, "hotLoadTransitionType", where);
+  c.description = opt_string(o, "description", where);
+  c.for_training = opt_bool(o, "forTraining", where);
+  if (const json* placement = find(o, "placement")) {
+    constexpr std::string_view pw = "deployment.placement";
+    expect_object(*placement, pw);
+    reject_unknown(*placement, {"region"}, pw);
+    c.region = opt_string(*placement, "region", pw);
+  }
+  c.deployment_shape = opt_string(o, "deploymentShape", where);
+  c.accelerator_type = opt_string(o, "acceleratorType", where);
+  c.extra_args = string_list(o, "extraArgs", where);
+  c.extra_values = string_map(o, "extraValues", where);
+  c.annotations = string_map(o, "annotations", where);
   return c;
 }
 
 std::string encode(const Deployment& d) {
-  return to_text(json{{"name", d.name},
-                      {"state", d.state},
-                      {"baseModel", d.base_model},
-                      {"minReplicaCount", d.min_replica_count},
-                      {"maxReplicaCount", d.max_replica_count},
-                      {"enableHotLoad", d.enable_hot_load},
-                      {"hotLoadBucketUrl", d.hot_load_bucket_url},
-                      {"hotLoadTrainerJob", d.hot_load_trainer_job},
-                      {"hotLoadTransitionType", d.hot_load_transition_type}});
+  json o = {{"name", d.name},
+            {"state", d.state},
+            {"baseModel", d.base_model},
+            {"minReplicaCount", d.min_replica_count},
+            {"maxReplicaCount", d.max_replica_count},
+            {"enableHotLoad", d.enable_hot_load},
+            {"hotLoadBucketUrl", d.hot_load_bucket_url},
+            {"hotLoadTrainerJob", d.hot_load_trainer_job},
+            {"hotLoadTransitionType", d.hot_load_transition_type}};
+  if (!d.description.empty()) o["description"] = d.description;
+  if (!d.deployment_shape.empty()) o["deploymentShape"] = d.deployment_shape;
+  if (!d.status_message.empty()) o["status"] = {{"message", d.status_message}};
+  if (!d.annotations.empty()) o["annotations"] = d.annotations;
+  return to_text(o);
 }
 
 Deployment decode_deployment(std::string_view body) {
@@ -276,6 +347,13 @@ Deployment decode_deployment(std::string_view body) {
   d.hot_load_bucket_url = opt_string(o, "hotLoadBucketUrl", where).value_or("");
   d.hot_load_trainer_job = opt_string(o, "hotLoadTrainerJob", where).value_or("");
   d.hot_load_transition_type = opt_string(o, "hotLoadTransitionType", where).value_or("");
+  d.description = opt_string(o, "description", where).value_or("");
+  d.deployment_shape = opt_string(o, "deploymentShape", where).value_or("");
+  if (const json* status = find(o, "status")) {
+    expect_object(*status, "deployment.status");
+    d.status_message = opt_string(*status, "message", "deployment.status").value_or("");
+  }
+  d.annotations = string_map(o, "annotations", where);
   return d;
 }
 
@@ -288,30 +366,75 @@ std::string encode(const DeploymentUpdate& u) {
   return to_text(o);
 }
 
+namespace {
+
+// The updatable fields: the body's camelCase name and the mask's snake_case path.
+struct UpdatableField {
+  std::string_view camel;
+  std::string_view snake;
+};
+constexpr UpdatableField kUpdatable[] = {
+    {"hotLoadTrainerJob", "hot_load_trainer_job"},
+    {"hotLoadTransitionType", "hot_load_transition_type"},
+    {"minReplicaCount", "min_replica_count"},
+    {"maxReplicaCount", "max_replica_count"},
+};
+
+}  // namespace
+
 std::string update_mask(const DeploymentUpdate& u) {
+  const bool set[] = {u.hot_load_trainer_job.has_value(), u.hot_load_transition_type.has_value(),
+                      u.min_replica_count.has_value(), u.max_replica_count.has_value()};
   std::string mask;
-  auto add = [&](bool set, const char* name) {
-    if (!set) return;
+  for (std::size_t i = 0; i < std::size(kUpdatable); ++i) {
+    if (!set[i]) continue;
     if (!mask.empty()) mask += ',';
-    mask += name;
-  };
-  add(u.hot_load_trainer_job.has_value(), "hotLoadTrainerJob");
-  add(u.hot_load_transition_type.has_value(), "hotLoadTransitionType");
-  add(u.min_replica_count.has_value(), "minReplicaCount");
-  add(u.max_replica_count.has_value(), "maxReplicaCount");
+    mask += kUpdatable[i].snake;
+  }
   return mask;
 }
 
-DeploymentUpdate decode_deployment_update(std::string_view body, std::string_view mask) {
+DeploymentUpdate decode_deployment_update(std::string_view body,
+                                          std::optional<std::string_view> mask) {
   constexpr std::string_view where = "deployment update";
   json o = parse_object(body, where);
-  if (mask.empty()) throw WireError("updateMask: expected at least one field name, got none");
+  reject_unknown(o, {"hotLoadTrainerJob", "hotLoadTransitionType", "minReplicaCount",
+                     "maxReplicaCount"},
+                 where);
+  std::vector<std::string> fields;  // camelCase names to read
+  if (!mask) {
+    for (const auto& f : kUpdatable) {
+      if (find(o, f.camel)) fields.emplace_back(f.camel);
+    }
+    if (fields.empty()) {
+      throw WireError(
+          "deployment update: expected at least one of hotLoadTrainerJob, "
+          "hotLoadTransitionType, minReplicaCount, maxReplicaCount in the body (no updateMask), "
+          "got none");
+    }
+  } else {
+    if (mask->empty()) throw WireError("updateMask: expected at least one field path, got none");
+    std::size_t start = 0;
+    while (start <= mask->size()) {
+      std::size_t end = mask->find(',', start);
+      if (end == std::string_view::npos) end = mask->size();
+      const std::string_view name = mask->substr(start, end - start);
+      const auto* known = std::find_if(std::begin(kUpdatable), std::end(kUpdatable),
+                                       [&](const UpdatableField& f) {
+                                         return f.camel == name || f.snake == name;
+                                       });
+      if (known == std::end(kUpdatable)) {
+        throw WireError(
+            "updateMask: expected hot_load_trainer_job, hot_load_transition_type, "
+            "min_replica_count or max_replica_count (or their camelCase), got '" +
+            std::string(name) + "'");
+      }
+      fields.emplace_back(known->camel);
+      start = end + 1;
+    }
+  }
   DeploymentUpdate u;
-  std::size_t start = 0;
-  while (start <= mask.size()) {
-    std::size_t end = mask.find(',', start);
-    if (end == std::string_view::npos) end = mask.size();
-    const std::string field(mask.substr(start, end - start));
+  for (const std::string& field : fields) {
     auto need = [&](auto v) {
       if (!v) throw WireError(field_path(where, field) + ": named in updateMask but missing");
       return *v;
@@ -322,15 +445,9 @@ DeploymentUpdate decode_deployment_update(std::string_view body, std::string_vie
       u.hot_load_transition_type = need(opt_string(o, field, where));
     } else if (field == "minReplicaCount") {
       u.min_replica_count = need(opt_int(o, field, where));
-    } else if (field == "maxReplicaCount") {
-      u.max_replica_count = need(opt_int(o, field, where));
     } else {
-      throw WireError(
-          "updateMask: expected hotLoadTrainerJob, hotLoadTransitionType, "
-          "minReplicaCount or maxReplicaCount, got '" +
-          field + "'");
+      u.max_replica_count = need(opt_int(o, field, where));
     }
-    start = end + 1;
   }
   return u;
 }

@@ -102,7 +102,8 @@ TEST(DeploymentManagerAccount, ResolvedOnceWithPageSize2AndCached) {
   EXPECT_EQ(mgr.account_id(), "acme");
   EXPECT_EQ(mgr.account_id(), "acme");
   EXPECT_EQ(transport.requests().size(), 1u);
-  EXPECT_EQ(header_value(transport.request(0).headers, "Authorization"), "Bearer key-1");
+  EXPECT_EQ(header_value(transport.request(0).headers, "X-Api-Key"), "key-1");
+  EXPECT_EQ(header_value(transport.request(0).headers, "Authorization"), "");
 }
 
 TEST(DeploymentManagerAccount, ResolvedAccountIsUsedInLaterPaths) {
@@ -159,13 +160,15 @@ TEST(DeploymentManagerAccount, MalformedAccountListIsApiError) {
   EXPECT_THROW(mgr.account_id(), ApiError);
 }
 
-TEST_F(DeploymentManagerTest, EveryRequestCarriesTheBearerKey) {
+// As the reference client: X-Api-Key and Content-Type on every request; the gateway calls
+// (hotload, completions) add Authorization: Bearer with the same key.
+TEST_F(DeploymentManagerTest, EveryRequestCarriesTheKeyAsTheReferenceSendsIt) {
   transport_.expect("GET", kDeploymentPath, 200, deployment_body("READY"))
       .expect("POST", kHotload, 200, "{}")
       .expect("GET", kHotload, 200, status_body({replica("r0", "s1", true)}))
       .expect("DELETE", std::string(kDeploymentPath) + "/ledger", 200, "{}")
       .expect("POST", kCompletions, 200, "{}")
-      .expect("DELETE", kDeploymentPath, 200, "{}");
+      .expect("DELETE", std::string(kDeploymentPath) + "?ignoreChecks=true&hard=true", 200, "{}");
   mgr_.get_deployment("d1");
   mgr_.hotload("d1", "m", HotloadRequest{"s1", std::nullopt, std::nullopt});
   mgr_.hotload_status("d1", "m");
@@ -174,7 +177,11 @@ TEST_F(DeploymentManagerTest, EveryRequestCarriesTheBearerKey) {
   mgr_.delete_deployment("d1");
   ASSERT_EQ(transport_.requests().size(), 6u);
   for (const HttpRequest& r : transport_.requests()) {
-    EXPECT_EQ(header_value(r.headers, "Authorization"), "Bearer key-1") << r.method << r.path;
+    EXPECT_EQ(header_value(r.headers, "X-Api-Key"), "key-1") << r.method << r.path;
+    EXPECT_EQ(header_value(r.headers, "Content-Type"), "application/json") << r.method << r.path;
+    const bool gateway = r.path == kHotload || r.path == kCompletions;
+    EXPECT_EQ(header_value(r.headers, "Authorization"), gateway ? "Bearer key-1" : "")
+        << r.method << r.path;
   }
 }
 
@@ -629,7 +636,7 @@ TEST_F(DeploymentManagerTest, WaitForDeploymentReadyNeverSleepsPastTheTimeout) {
 
 TEST_F(DeploymentManagerTest, UpdatePatchesWithTheUpdateMaskQuery) {
   transport_.expect(
-      "PATCH", std::string(kDeploymentPath) + "?updateMask=hotLoadTransitionType,maxReplicaCount",
+      "PATCH", std::string(kDeploymentPath) + "?updateMask=hot_load_transition_type,max_replica_count",
       200, deployment_body("READY"));
   DeploymentUpdate update;
   update.hot_load_transition_type = "SYNC";
@@ -645,7 +652,7 @@ TEST_F(DeploymentManagerTest, EmptyUpdateIsRejectedWithoutARequest) {
 }
 
 TEST_F(DeploymentManagerTest, ReattachTrainerPatchesHotLoadTrainerJob) {
-  transport_.expect("PATCH", std::string(kDeploymentPath) + "?updateMask=hotLoadTrainerJob", 200,
+  transport_.expect("PATCH", std::string(kDeploymentPath) + "?updateMask=hot_load_trainer_job", 200,
                     deployment_body("READY"));
   mgr_.reattach_trainer("d1", "accounts/acme/rlorTrainerJobs/t2");
   EXPECT_TRUE(log_.contains(LogLevel::warning, "reset"));
@@ -655,14 +662,15 @@ TEST_F(DeploymentManagerTest, ReattachTrainerPatchesHotLoadTrainerJob) {
 
 TEST_F(DeploymentManagerTest, DeleteAndLedgerResetUseDelete) {
   transport_.expect("DELETE", std::string(kDeploymentPath) + "/ledger", 200, "{}")
-      .expect("DELETE", kDeploymentPath, 200, "{}");
+      .expect("DELETE", std::string(kDeploymentPath) + "?ignoreChecks=true&hard=true", 200, "{}");
   mgr_.reset_ledger("d1");
   mgr_.delete_deployment("d1");
   EXPECT_TRUE(transport_.finished());
 }
 
 TEST_F(DeploymentManagerTest, DeleteFailureIsApiError) {
-  transport_.expect("DELETE", kDeploymentPath, 403, encode_error(403, "forbidden"));
+  transport_.expect("DELETE", std::string(kDeploymentPath) + "?ignoreChecks=true&hard=true", 403,
+                    encode_error(403, "forbidden"));
   EXPECT_EQ(api_error_of([&] { mgr_.delete_deployment("d1"); }).status(), 403);
 }
 

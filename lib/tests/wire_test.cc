@@ -296,12 +296,13 @@ TEST(WireDeploymentUpdate, MaskNamesExactlyTheSetFields) {
   DeploymentUpdate update;
   update.hot_load_trainer_job = "t";
   update.min_replica_count = 2;
-  EXPECT_EQ(update_mask(update), "hotLoadTrainerJob,minReplicaCount");
+  // snake_case field paths, as the reference client's reattach_trainer spells them
+  EXPECT_EQ(update_mask(update), "hot_load_trainer_job,min_replica_count");
   update.hot_load_transition_type = "SYNC";
   update.max_replica_count = 4;
   EXPECT_EQ(split_mask(update_mask(update)),
-            (std::set<std::string>{"hotLoadTrainerJob", "hotLoadTransitionType", "minReplicaCount",
-                                   "maxReplicaCount"}));
+            (std::set<std::string>{"hot_load_trainer_job", "hot_load_transition_type",
+                                   "min_replica_count", "max_replica_count"}));
   EXPECT_EQ(update_mask(DeploymentUpdate{}), "");
 }
 
@@ -318,6 +319,50 @@ TEST(WireDeploymentUpdate, DecodeReadsOnlyMaskedFields) {
   all.min_replica_count = 1;
   all.max_replica_count = 5;
   EXPECT_EQ(decode_deployment_update(encode(all), update_mask(all)), all);
+}
+
+TEST(WireDeploymentUpdate, DecodeTakesSnakeOrCamelCaseMasksAndNoMask) {
+  const std::string body = R"({"hotLoadTrainerJob":"t2","maxReplicaCount":0})";
+  DeploymentUpdate job;
+  job.hot_load_trainer_job = "t2";
+  EXPECT_EQ(decode_deployment_update(body, "hot_load_trainer_job"), job);
+  EXPECT_EQ(decode_deployment_update(body, "hotLoadTrainerJob"), job);
+  DeploymentUpdate both = job;
+  both.max_replica_count = 0;
+  EXPECT_EQ(decode_deployment_update(body, std::nullopt), both);
+  EXPECT_EQ(decode_deployment_update(body, "max_replica_count,hotLoadTrainerJob"), both);
+}
+
+TEST(WireDeploymentUpdate, DecodeRejectsFieldsThatAreNotUpdatable) {
+  const std::string message = wire_error_of(
+      [] { decode_deployment_update(R"({"baseModel":"m"})", std::nullopt); });
+  EXPECT_NE(message.find("extra inputs are not permitted: field 'baseModel'"), std::string::npos)
+      << message;
+  const std::string none = wire_error_of([] { decode_deployment_update("{}", std::nullopt); });
+  EXPECT_NE(none.find("expected at least one of hotLoadTrainerJob"), std::string::npos) << none;
+}
+
+TEST(WireDeploymentConfig, EveryReferenceFieldRoundTrips) {
+  DeploymentConfig c;
+  c.base_model = "accounts/fireworks/models/qwen3-8b";
+  c.min_replica_count = 0;
+  c.description = "Fireworks training deployment";
+  c.for_training = true;
+  c.region = "US_IOWA_1";
+  c.hot_load_bucket_type = "FW_HOSTED";
+  c.hot_load_trainer_job = "accounts/a/rlorTrainerJobs/t1";
+  c.deployment_shape = "accounts/fireworks/deploymentShapes/s/versions/1";
+  c.extra_args = {"--a", "1"};
+  c.extra_values = {{"k", "v"}};
+  c.annotations = {{"x", "y"}};
+  const json body = json::parse(encode(c));
+  EXPECT_EQ(body.at("placement"), json({{"region", "US_IOWA_1"}}));
+  EXPECT_EQ(body.at("forTraining"), true);
+  EXPECT_EQ(decode_deployment_config(encode(c)), c);
+  const std::string message = wire_error_of(
+      [] { decode_deployment_config(R"({"baseModel":"m","replicas":2})"); });
+  EXPECT_NE(message.find("extra inputs are not permitted: field 'replicas'"), std::string::npos)
+      << message;
 }
 
 TEST(WireDeploymentUpdate, DecodeRejectsMaskedFieldMissingFromBody) {

@@ -6,6 +6,7 @@
 // Stateless functions; safe from any thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,7 +109,8 @@ HotloadStatus decode_hotload_status(std::string_view body);
 
 // ---- deployments --------------------------------------------------------------------------
 
-// The body of POST /v1/accounts/{a}/deployments?deploymentId=X.
+// The body of POST /v1/accounts/{a}/deployments?deploymentId=X: every field the reference
+// client sends (optional ones are sent only when set) plus the transition type.
 struct DeploymentConfig {
   std::string base_model;
   int min_replica_count = 1;
@@ -116,16 +118,25 @@ struct DeploymentConfig {
   bool enable_hot_load = true;
   std::optional<std::string> hot_load_trainer_job;      // accounts/{a}/rlorTrainerJobs/{id}
   std::optional<std::string> hot_load_bucket_type;      // e.g. "FW_HOSTED"
-  std::optional<std::string> hot_load_transition_type;  // kTransitionAsync (default) or Sync
+  std::optional<std::string> hot_load_transition_type;  // "ASYNC" (default) or "SYNC"
+  std::optional<std::string> description;
+  std::optional<bool> for_training;                  // SDK-managed training infrastructure
+  std::optional<std::string> region;                 // sent as placement.region
+  std::optional<std::string> deployment_shape;       // accounts/{a}/deploymentShapes/...
+  std::optional<std::string> accelerator_type;       // without a shape, e.g. NVIDIA_H200_141GB
+  std::vector<std::string> extra_args;               // sent when not empty
+  std::map<std::string, std::string> extra_values;   // sent when not empty
+  std::map<std::string, std::string> annotations;    // sent when not empty
   bool operator==(const DeploymentConfig&) const = default;
 };
 
 std::string encode(const DeploymentConfig& config);
+// Strict, as the real server: an unknown field or a wrong type is a WireError naming it.
 DeploymentConfig decode_deployment_config(std::string_view body);
 
 struct Deployment {
   std::string name;   // accounts/{a}/deployments/{id}
-  std::string state;  // one of the kState* names above
+  std::string state;  // CREATING, READY, UPDATING, FAILED, DELETING, DELETED
   std::string base_model;
   int min_replica_count = 1;
   int max_replica_count = 1;
@@ -133,6 +144,10 @@ struct Deployment {
   std::string hot_load_bucket_url;
   std::string hot_load_trainer_job;
   std::string hot_load_transition_type;
+  std::string description;       // sent only when not empty, as the fields below
+  std::string deployment_shape;
+  std::string status_message;    // status.message: why it FAILED
+  std::map<std::string, std::string> annotations;
   bool operator==(const Deployment&) const = default;
 };
 
@@ -149,11 +164,15 @@ struct DeploymentUpdate {
 };
 
 std::string encode(const DeploymentUpdate& update);
-// Comma-separated camelCase field names, e.g. "hotLoadTrainerJob,minReplicaCount".
+// Comma-separated snake_case field paths, as the reference client spells them, e.g.
+// "hot_load_trainer_job,min_replica_count".
 std::string update_mask(const DeploymentUpdate& update);
-// Server side: reads only the fields named in `mask`; a masked field missing from the body,
-// or an unknown name in the mask, is a WireError.
-DeploymentUpdate decode_deployment_update(std::string_view body, std::string_view mask);
+// Server side: with a mask (snake_case or camelCase names), reads only the fields it names; a
+// masked field missing from the body, or an unknown name in the mask, is a WireError. Without
+// a mask, every field present in the body is set. A body field that is not updatable is a
+// WireError either way.
+DeploymentUpdate decode_deployment_update(std::string_view body,
+                                          std::optional<std::string_view> mask);
 
 // ---- accounts -----------------------------------------------------------------------------
 

@@ -149,9 +149,10 @@ class CloudModel {
   FakeDeployment& deployment_by_name(const std::string& caller, const std::string& name);
   FakeDeployment& update_deployment(const std::string& caller, const std::string& account,
                                     const std::string& id, const DeploymentUpdate& update);
-  // Returns the deployment as it was, with state DELETED.
+  // Stops every replica; the answer shows DELETING (or DELETED when timing.deletion_time is 0).
+  // Afterwards a `hard` delete is gone (404), a soft one stays as a DELETED tombstone.
   Deployment delete_deployment(const std::string& caller, const std::string& account,
-                               const std::string& id);
+                               const std::string& id, bool hard);
   std::map<std::string, std::unique_ptr<FakeDeployment>>& deployments() { return deployments_; }
 
  private:

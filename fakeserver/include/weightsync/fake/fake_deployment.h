@@ -6,6 +6,7 @@
 // Thread-safety: none (guarded by FakeCloud's lock).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,21 @@ class FakeDeployment {
   const std::string& bucket_url() const { return bucket_url_; }
   std::string trainer_job() const { return config_.hot_load_trainer_job.value_or(""); }
   std::string transition_type() const;
+  // CREATING, READY, UPDATING (replicas restarting after a PATCH), FAILED, DELETING, DELETED.
   std::string state(Duration now) const;
-  bool is_ready(Duration now) const { return now >= ready_at_; }
+  // Created and serving: not CREATING, FAILED, DELETING or DELETED (UPDATING is ready).
+  bool is_ready(Duration now) const {
+    return now >= ready_at_ && !failed(now) && !deleting_until_;
+  }
+  bool failed(Duration now) const { return failed_at_ && now >= *failed_at_; }
+  Duration ready_at() const { return ready_at_; }
+  // The deployment enters FAILED at `at` (the fault plan's deployment_failed).
+  void fail(std::string message, Duration at);
+  // DELETE: every replica stops now; DELETING for `deletion_time`, then DELETED (a tombstone)
+  // or, if `hard`, gone.
+  void start_deletion(Duration now, Duration deletion_time, bool hard);
+  bool deleting() const { return deleting_until_.has_value(); }
+  bool gone(Duration now) const { return deleting_until_ && hard_delete_ && now >= *deleting_until_; }
   Deployment wire(Duration now) const;
   DeploymentTiming& timing() { return timing_; }
   const LoadTally& tally() const { return tally_; }
@@ -64,9 +78,11 @@ class FakeDeployment {
   // 503 while the deployment or a replica's hotload manager is not ready.
   void hotload(const HotloadRequest& request, Duration now, BucketStore& store,
                const FaultHooks& hooks);
-  // Points at another trainer job's bucket and restarts every replica (no-op if unchanged).
+  // Points at another trainer job's bucket and restarts every replica (no-op if unchanged);
+  // UPDATING until they are back.
   void reattach(const std::string& trainer_job, const std::string& bucket_url, Duration now);
   void set_transition_type(const std::string& type) { config_.hot_load_transition_type = type; }
+  // maxReplicaCount 0 stops every replica; scaling up starts new ones on the base model.
   void set_replica_counts(std::optional<int> min_count, std::optional<int> max_count, Duration now);
   void reset_ledger();
   // Serves a completion on a ready replica: 503 if none is (or the deployment is not READY),
@@ -80,6 +96,8 @@ class FakeDeployment {
 
  private:
   void resize_replicas(Duration now);
+  // 404 if FAILED or deleted (for good), 503 while CREATING.
+  void check_serving(Duration now) const;
 
   std::string account_;
   std::string id_;
@@ -89,6 +107,11 @@ class FakeDeployment {
   DeploymentTiming timing_;
   int fixed_replica_count_;
   Duration ready_at_;
+  Duration updating_until_{};
+  std::optional<Duration> failed_at_;
+  std::string failure_;
+  std::optional<Duration> deleting_until_;
+  bool hard_delete_ = false;
   std::vector<Replica> replicas_;
   LoadTally tally_;
   int next_replica_ = 0;  // round robin for completions

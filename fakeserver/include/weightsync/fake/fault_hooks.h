@@ -37,6 +37,8 @@ struct FaultHooks {
   std::function<void(LoadPlan&)> on_load_start;
   // A requested prompt-cache reset on a finished load: false skips it.
   std::function<bool(const std::string& deployment, int replica)> on_prompt_cache_reset;
+  // A deployment is created: a message makes it FAILED instead of READY.
+  std::function<std::optional<std::string>(const std::string& deployment)> on_deployment_created;
   // A completion that would answer 200: a status to answer instead (e.g. 503 during warmup).
   std::function<std::optional<int>(const std::string& deployment)> on_completion;
   // Any response to an authenticated request, after routing: may change it (e.g. add the

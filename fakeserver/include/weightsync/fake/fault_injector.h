@@ -43,6 +43,8 @@ class FaultInjector {
   // False: skip the reset.
   bool on_prompt_cache_reset(const std::string& deployment, int replica);
   std::optional<int> on_completion(const std::string& deployment);
+  // A deployment is created: a failure message (deployment_failed), or nothing.
+  std::optional<std::string> on_deployment_created(const std::string& deployment);
   // Fires every timed or scheduled fault due by `now`, each at its own time.
   void advance(CloudModel& model, Duration now);
 

@@ -37,6 +37,8 @@ enum class FaultKind {
   latency,                 // the answer is delayed by `delay`
   connection_reset,        // the connection closes before the answer
   truncated_body,          // the answer's body is cut short
+  deployment_failed,       // a deployment enters FAILED (when created, or at a time)
+  trainer_failed,          // a trainer job enters JOB_STATE_FAILED at a time
 };
 
 // "hotload_rejected", ...; parse_fault_kind throws InvalidArgument listing the known names.
@@ -67,8 +69,8 @@ struct FaultSpec {
   double after_fraction = 0.5;      // replica_restart mid-load: when, as a fraction of the load
   bool recreate = false;            // stale_bucket: re-create the bucket (else: object missing)
   bool enabled = true;              // stale_cache: turn the stale cache on (or off)
-  std::string trainer;              // session_change, reattach: a trainer job name
-  std::string message;              // load_error, partial_rollout: the error text
+  std::string trainer;              // session_change, reattach, trainer_failed: a trainer job
+  std::string message;              // load_error, partial_rollout, *_failed: the error text
 };
 
 struct FaultPlan {

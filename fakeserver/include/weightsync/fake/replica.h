@@ -55,6 +55,9 @@ class Replica {
   Replica(std::string name, Duration manager_ready_at);
 
   const std::string& name() const { return name_; }
+  // The status's `identity`: stable while the replica runs, new after every restart (a new
+  // pod), so a client can tell that a restart happened.
+  std::string pod_identity() const { return name_ + "-pod-" + std::to_string(restarts_); }
   bool manager_ready(Duration now) const { return now >= manager_ready_at_; }
   bool loading() const { return load_.has_value(); }
   // The target of the load in flight, or "".
