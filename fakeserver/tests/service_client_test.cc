@@ -1,6 +1,8 @@
 // The ServiceClient (the service-client sampler refresh) against the fake: provisioning (new,
 // reuse, resume, re-attach, shape mismatch), refresh through the shared chain, sampling with
 // provenance, cleanup and bad configs. In-process on a ManualClock; sampling also over loopback.
+#include "weightsync/service_client.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -12,7 +14,6 @@
 #include "weightsync/fake/fake_server.h"
 #include "weightsync/fake/http_error.h"
 #include "weightsync/fake/in_process_transport.h"
-#include "weightsync/service_client.h"
 
 namespace weightsync::fake {
 namespace {
@@ -103,7 +104,9 @@ TEST_F(ServiceClientTest, ProvisionsANewTrainerAndDeploymentOnceAndLazily) {
   auto s = client(config("t-new", "d-new"));
   EXPECT_FALSE(s->provisioned());
   int creates = 0;
-  transport.before = [&](const HttpRequest& r) { creates += r.method == "POST" && r.path.find("Id=") != std::string::npos; };
+  transport.before = [&](const HttpRequest& r) {
+    creates += r.method == "POST" && r.path.find("Id=") != std::string::npos;
+  };
   const Provisioned& p = s->provision();
   EXPECT_TRUE(p.trainer_created);
   EXPECT_TRUE(p.deployment_created);
@@ -173,7 +176,9 @@ TEST_F(ServiceClientTest, AShapeMismatchIsRefusedBeforeAnythingChanges) {
   other.deployment_shape = "accounts/fireworks/deploymentShapes/b200-large";
   auto second = client(other);
   int writes = 0;
-  transport.before = [&](const HttpRequest& r) { writes += r.method == "PATCH" || r.method == "DELETE"; };
+  transport.before = [&](const HttpRequest& r) {
+    writes += r.method == "PATCH" || r.method == "DELETE";
+  };
   try {
     second->provision();
     FAIL() << "expected DeploymentShapeMismatch";
@@ -252,7 +257,8 @@ TEST_F(ServiceClientTest, ADeploymentThatFailsWhileWaitedForIsItsOwnError) {
     if (created && r.method == "GET" && r.path == "/v1/accounts/acme/deployments/d1") {
       fail_deployment("d1");
     }
-    created = created || (r.method == "POST" && r.path.find("deploymentId=d1") != std::string::npos);
+    created =
+        created || (r.method == "POST" && r.path.find("deploymentId=d1") != std::string::npos);
   };
   try {
     s->provision();
@@ -318,7 +324,8 @@ TEST_F(ServiceClientTest, SamplesCarryTheSnapshotThatGeneratedThem) {
   strict.reject_other_snapshots = true;
   SamplingClient stale(transport, clock, kKey, first.model(), first.snapshot_identity(), strict);
   EXPECT_THROW(stale.sample({5, 6, 7}, params), SnapshotMismatch);
-  SamplingClient current(transport, clock, kKey, second.model(), second.snapshot_identity(), strict);
+  SamplingClient current(transport, clock, kKey, second.model(), second.snapshot_identity(),
+                         strict);
   EXPECT_EQ(current.sample({5, 6, 7}, params).size(), 3u);
 }
 
@@ -355,7 +362,8 @@ TEST_F(ServiceClientTest, SamplingWaitsOutASyncLoad) {
   manager->hotload("d1", kBaseModel,
                    HotloadRequest{saved.snapshot_name, std::nullopt,
                                   IncrementalSnapshotMetadata{s->chain().base_identity, "arc_v2"}});
-  HttpRequest probe{"POST", std::string(kCompletionsPath),
+  HttpRequest probe{"POST",
+                    std::string(kCompletionsPath),
                     {{"Authorization", std::string("Bearer ") + kKey}},
                     R"({"model":"accounts/acme/deployments/d1","prompt":[1],"max_tokens":1})"};
   ASSERT_EQ(cloud.handle(probe).status, 425);

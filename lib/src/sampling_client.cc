@@ -73,9 +73,9 @@ std::optional<std::vector<Completion>> parse_completion_stream(const HttpRespons
     }
     const json event = json::parse(payload, nullptr, false);
     if (!event.is_object()) {
-      throw ApiError(response.status, response.body,
-                     "completion stream: expected JSON events, got '" + payload.substr(0, 80) +
-                         "'");
+      throw ApiError(
+          response.status, response.body,
+          "completion stream: expected JSON events, got '" + payload.substr(0, 80) + "'");
     }
     if (const auto m = event.find("perf_metrics"); m != event.end() && m->is_object()) {
       metrics = *m;
@@ -108,7 +108,8 @@ std::optional<std::vector<Completion>> parse_completion_stream(const HttpRespons
   for (bool f : finished) {
     if (!f) return std::nullopt;
   }
-  const std::string header_identity = header_value(response.headers, "x-weightsync-snapshot-identity");
+  const std::string header_identity =
+      header_value(response.headers, "x-weightsync-snapshot-identity");
   const bool reported = !header_value(response.headers, "x-weightsync-replica").empty() ||
                         metrics.contains("weightsync-snapshot-identity");
   for (Completion& c : out) {
@@ -135,9 +136,9 @@ SamplingClient::SamplingClient(Transport& transport, Clock& clock, std::string a
       model_(std::move(model)),
       snapshot_identity_(std::move(snapshot_identity)),
       options_(options) {
-  if (options_.retry_interval <= Duration::zero() || options_.load_wait_timeout < Duration::zero()) {
-    throw InvalidArgument(
-        "SamplingClient: expected retry_interval > 0 and load_wait_timeout >= 0");
+  if (options_.retry_interval <= Duration::zero() ||
+      options_.load_wait_timeout < Duration::zero()) {
+    throw InvalidArgument("SamplingClient: expected retry_interval > 0 and load_wait_timeout >= 0");
   }
 }
 
@@ -146,9 +147,12 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
   auto bad = [](const std::string& what) { throw InvalidArgument("SamplingClient: " + what); };
   if (prompt.empty()) bad("prompt: expected at least one token id, got none");
   if (params.n < 1) bad("n: expected >= 1, got " + std::to_string(params.n));
-  if (params.max_tokens < 1) bad("max_tokens: expected >= 1, got " + std::to_string(params.max_tokens));
-  if (params.temperature < 0) bad("temperature: expected >= 0, got " + std::to_string(params.temperature));
-  if (params.top_p <= 0 || params.top_p > 1) bad("top_p: expected (0, 1], got " + std::to_string(params.top_p));
+  if (params.max_tokens < 1)
+    bad("max_tokens: expected >= 1, got " + std::to_string(params.max_tokens));
+  if (params.temperature < 0)
+    bad("temperature: expected >= 0, got " + std::to_string(params.temperature));
+  if (params.top_p <= 0 || params.top_p > 1)
+    bad("top_p: expected (0, 1], got " + std::to_string(params.top_p));
   if (params.top_k < 0) bad("top_k: expected >= 0 (0: off), got " + std::to_string(params.top_k));
   if (params.logprobs && (*params.logprobs < 0 || *params.logprobs > 5)) {
     bad("logprobs: expected 0-5 alternatives, got " + std::to_string(*params.logprobs));
@@ -165,7 +169,8 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
                {"perf_metrics_in_response", true}};
   if (params.logprobs) body["logprobs"] = *params.logprobs;
   if (params.seed) body["seed"] = *params.seed;
-  HttpRequest request{"POST", std::string(kCompletionsPath),
+  HttpRequest request{"POST",
+                      std::string(kCompletionsPath),
                       {{"Content-Type", "application/json"},
                        {"X-Api-Key", api_key_},
                        {std::string(kAuthorizationHeader), std::string(kBearerPrefix) + api_key_}},
@@ -187,12 +192,12 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
             }
             if (c.snapshot_identity != snapshot_identity_ ||
                 c.last_snapshot_identity != snapshot_identity_ || c.snapshot_switches != 0) {
-              throw SnapshotMismatch(
-                  "SamplingClient: expected completions from snapshot '" + snapshot_identity_ +
-                  "', got tokens from '" + c.snapshot_identity + "' to '" +
-                  c.last_snapshot_identity + "' (" + std::to_string(c.snapshot_switches) +
-                  " switches) on replica '" + c.replica +
-                  "'; retry, or refresh with create_sampling_client");
+              throw SnapshotMismatch("SamplingClient: expected completions from snapshot '" +
+                                     snapshot_identity_ + "', got tokens from '" +
+                                     c.snapshot_identity + "' to '" + c.last_snapshot_identity +
+                                     "' (" + std::to_string(c.snapshot_switches) +
+                                     " switches) on replica '" + c.replica +
+                                     "'; retry, or refresh with create_sampling_client");
             }
           }
         }
@@ -208,7 +213,8 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
     }
     const Duration waited = clock_.now() - start;
     if (waited >= options_.load_wait_timeout) {
-      throw Timeout("SamplingClient: completions from '" + model_ + "': expected an answer within " +
+      throw Timeout("SamplingClient: completions from '" + model_ +
+                    "': expected an answer within " +
                     std::to_string(to_seconds(options_.load_wait_timeout)) + " s, last: " + why +
                     "; the deployment is still loading or restarting, retry later");
     }

@@ -75,7 +75,8 @@ ServiceClient::ServiceClient(DeploymentManager& deployments, Transport& transpor
           "cleanup_deployment_on_close: expected 'none', 'scale_to_zero' or 'delete', got '" +
               cleanup + "'");
   require(config_.hotload_timeout >= Duration::zero(),
-          "hotload_timeout: expected >= 0 s, got " + std::to_string(to_seconds(config_.hotload_timeout)));
+          "hotload_timeout: expected >= 0 s, got " +
+              std::to_string(to_seconds(config_.hotload_timeout)));
   check_positive(config_.trainer_timeout, "trainer_timeout");
   check_positive(config_.deployment_timeout, "deployment_timeout");
   check_positive(config_.reattach_settle_timeout, "reattach_settle_timeout");
@@ -125,7 +126,9 @@ const Provisioned& ServiceClient::provision() {
   provisioned_ = progress_;
   log(LogLevel::info, [&] {
     return std::string(kOwner) + ": trainer job '" + progress_.trainer_job + "' (" +
-           (progress_.trainer_created ? "created" : progress_.trainer_resumed ? "resumed" : "reused") +
+           (progress_.trainer_created   ? "created"
+            : progress_.trainer_resumed ? "resumed"
+                                        : "reused") +
            "), deployment '" + progress_.deployment_id + "' (" +
            (progress_.deployment_created      ? "created"
             : progress_.deployment_reattached ? "re-attached"
@@ -170,9 +173,9 @@ void ServiceClient::wait_trainer_running(const std::string& id) {
     seen = job.state;
     if (job.state == kJobStateFailed || job.state == kJobStateCancelled ||
         job.state == kJobStateDeleted) {
-      throw TrainerJobFailed(std::string(kOwner) + ": trainer job '" + job.name +
-                             "': expected " + std::string(kJobStateRunning) + ", got " +
-                             job.state + " (" + job.status_message +
+      throw TrainerJobFailed(std::string(kOwner) + ": trainer job '" + job.name + "': expected " +
+                             std::string(kJobStateRunning) + ", got " + job.state + " (" +
+                             job.status_message +
                              "); resume it or start a new one, the next refresh is a full base");
     }
     if (job.state == kJobStateRunning) {
@@ -253,8 +256,9 @@ void ServiceClient::provision_deployment() {
   deployments_.update_deployment(id, update);
   progress_.deployment_reattached = update.hot_load_trainer_job.has_value();
   log(LogLevel::warning, [&] {
-    return std::string(kOwner) + ": deployment '" + id + "' re-attached to '" + job +
-           "' (was '" + d.hot_load_trainer_job + "'); its replicas restart, the next refresh is "
+    return std::string(kOwner) + ": deployment '" + id + "' re-attached to '" + job + "' (was '" +
+           d.hot_load_trainer_job +
+           "'); its replicas restart, the next refresh is "
            "a full base";
   });
   // Settled: READY on the new trainer, hotload manager up, and no replica left from before.
@@ -272,9 +276,9 @@ void ServiceClient::provision_deployment() {
       try {
         const std::set<std::string> names =
             replica_names(deployments_.hotload_status(id, config_.base_model));
-        const bool fresh = !names.empty() && std::none_of(names.begin(), names.end(), [&](const auto& n) {
-          return before.count(n) > 0;
-        });
+        const bool fresh =
+            !names.empty() && std::none_of(names.begin(), names.end(),
+                                           [&](const auto& n) { return before.count(n) > 0; });
         if (fresh) {
           deployment_ready_ = true;
           return;
@@ -292,8 +296,8 @@ void ServiceClient::provision_deployment() {
           std::to_string(to_seconds(config_.reattach_settle_timeout)) + " s, got " + seen +
           "; retry (the next call waits again) or raise reattach_settle_timeout");
     }
-    clock_.sleep_for(std::min(config_.reattach_poll_interval,
-                              config_.reattach_settle_timeout - waited));
+    clock_.sleep_for(
+        std::min(config_.reattach_poll_interval, config_.reattach_settle_timeout - waited));
   }
 }
 
@@ -334,8 +338,8 @@ SamplingClient ServiceClient::create_sampling_client(const std::string& model_pa
   const auto kind = kinds_.find(snapshot);
   if (kind == kinds_.end()) {
     throw InvalidArgument(std::string(kOwner) + ": create_sampling_client: expected a path " +
-                          "returned by this client's save_weights_for_sampler, got '" +
-                          model_path + "'");
+                          "returned by this client's save_weights_for_sampler, got '" + model_path +
+                          "'");
   }
   if (chain_->state().base_identity != snapshot) {
     last_ = SyncRecord{};

@@ -46,8 +46,9 @@ SyncChain::SyncChain(std::string owner, TrainingClient& trainer, SyncOptions opt
   require(!sync_enabled() || !options_.compression_format.empty(),
           "compression_format: expected a format such as 'arc_v2', got an empty string");
   if (options_.deploy_mgr && !options_.deployment_id) {
-    log(LogLevel::warning,
-        [&] { return owner_ + ": deploy_mgr is set but deployment_id is not: weight sync is disabled"; });
+    log(LogLevel::warning, [&] {
+      return owner_ + ": deploy_mgr is set but deployment_id is not: weight sync is disabled";
+    });
   }
 }
 
@@ -105,8 +106,8 @@ void SyncChain::verify_served_before_delta(std::optional<CheckpointKind> explici
   }
   if (served) why = "replicas serve '" + *served + "'";
   log(LogLevel::warning, [&] {
-    return owner_ + ": expected every replica to serve the chain's base '" +
-           chain_.base_identity + "', " + why + "; the next save is a base";
+    return owner_ + ": expected every replica to serve the chain's base '" + chain_.base_identity +
+           "', " + why + "; the next save is a base";
   });
   chain_ = ChainState{};
 }

@@ -71,8 +71,8 @@ TrainerJob TrainerJobs::create(const std::string& id, const std::string& base_mo
                                int lora_rank) {
   const json body = {{"serviceMode", true},
                      {"trainingConfig", {{"baseModel", base_model}, {"loraRank", lora_rank}}}};
-  const std::string path = std::string(kAccountsPath) + "/" + account_id_ +
-                           "/rlorTrainerJobs?rlorTrainerJobId=" + id;
+  const std::string path =
+      std::string(kAccountsPath) + "/" + account_id_ + "/rlorTrainerJobs?rlorTrainerJobId=" + id;
   HttpResponse r = send("POST", path, body.dump());
   if (r.status == 409) {
     log(LogLevel::info, [&] { return "trainer job '" + job_name(id) + "' exists; using it"; });

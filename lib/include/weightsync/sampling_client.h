@@ -21,8 +21,8 @@ struct SamplingParams {
   int max_tokens = 16;
   double temperature = 1.0;
   double top_p = 1.0;
-  int top_k = 0;                 // 0: off
-  std::optional<int> logprobs;   // alternatives per token (0-5); none: no logprobs asked
+  int top_k = 0;                // 0: off
+  std::optional<int> logprobs;  // alternatives per token (0-5); none: no logprobs asked
   std::optional<std::uint64_t> seed;
 };
 
@@ -77,7 +77,6 @@ class SamplingClient {
 // Reads a whole text/event-stream completion body into completions (provenance from the
 // response headers and the last event's perf_metrics). Nothing when the stream ended before
 // its [DONE] or a choice never finished (a cut stream: retry the request).
-std::optional<std::vector<Completion>> parse_completion_stream(const HttpResponse& response,
-                                                               int n);
+std::optional<std::vector<Completion>> parse_completion_stream(const HttpResponse& response, int n);
 
 }  // namespace weightsync
