@@ -5,40 +5,13 @@
 
 #include "weightsync/errors.h"
 #include "weightsync/log.h"
+#include "weightsync/sse_decoder.h"
 #include "weightsync/wire.h"
 
 namespace weightsync {
 namespace {
 
 using nlohmann::json;
-
-// The data payloads of a text/event-stream body, in order: events end at a blank line, their
-// data: lines are joined with newlines, comment lines (':') are skipped.
-std::vector<std::string> sse_payloads(const std::string& body) {
-  std::vector<std::string> payloads;
-  std::string data;
-  bool has_data = false;
-  std::size_t pos = 0;
-  while (pos <= body.size()) {
-    std::size_t end = body.find('\n', pos);
-    if (end == std::string::npos) end = body.size();
-    std::string line = body.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) {
-      if (has_data) payloads.push_back(data);
-      data.clear();
-      has_data = false;
-    } else if (line.rfind("data:", 0) == 0) {
-      std::string value = line.substr(5);
-      if (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      data += (has_data ? "\n" : "") + value;
-      has_data = true;
-    }
-    pos = end + 1;
-  }
-  if (has_data) payloads.push_back(data);
-  return payloads;
-}
 
 std::string metric_text(const json& metrics, const char* key) {
   const auto it = metrics.find(key);
@@ -66,7 +39,8 @@ std::optional<std::vector<Completion>> parse_completion_stream(const HttpRespons
   std::vector<bool> finished(out.size(), false);
   bool done = false;
   json metrics = json::object();
-  for (const std::string& payload : sse_payloads(response.body)) {
+  for (const SseEvent& sse : decode_sse(response.body)) {
+    const std::string& payload = sse.data;
     if (payload == "[DONE]") {
       done = true;
       break;
