@@ -1,8 +1,9 @@
 // Unit tests of the SamplingClient's stream reading, over hand-written event streams.
+#include "weightsync/sampling_client.h"
+
 #include <gtest/gtest.h>
 
 #include "weightsync/errors.h"
-#include "weightsync/sampling_client.h"
 
 namespace weightsync {
 namespace {
@@ -54,11 +55,10 @@ TEST(CompletionStream, WithoutProvenanceNothingIsClaimed) {
 }
 
 TEST(CompletionStream, AChoiceIndexOutOfRangeOrANonJsonEventIsAnApiError) {
-  EXPECT_THROW(parse_completion_stream(
-                   stream("data: {\"choices\":[{\"index\":3}]}\n\ndata: [DONE]\n\n"), 1),
-               ApiError);
-  EXPECT_THROW(parse_completion_stream(stream("data: not json\n\ndata: [DONE]\n\n"), 1),
-               ApiError);
+  EXPECT_THROW(
+      parse_completion_stream(stream("data: {\"choices\":[{\"index\":3}]}\n\ndata: [DONE]\n\n"), 1),
+      ApiError);
+  EXPECT_THROW(parse_completion_stream(stream("data: not json\n\ndata: [DONE]\n\n"), 1), ApiError);
 }
 
 }  // namespace
