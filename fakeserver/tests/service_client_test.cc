@@ -128,6 +128,9 @@ TEST_F(ServiceClientTest, RefreshIsABaseThenDeltasAndEveryReplicaServesTheTraine
     const SamplingClient sampler = refresh(*s, "step-" + std::to_string(step));
     EXPECT_EQ(s->last_sync().kind, step == 0 ? CheckpointKind::base : CheckpointKind::delta);
     EXPECT_EQ(s->last_sync().metadata.has_value(), step > 0);
+    // Unlike the reference's managed path, every refresh warms the deployment up.
+    EXPECT_TRUE(s->last_sync().warmup_ran);
+    EXPECT_TRUE(s->last_sync().warmup_ok);
     EXPECT_EQ(sampler.snapshot_identity(), s->chain().base_identity);
     EXPECT_EQ(sampler.model(), "accounts/acme/deployments/d1");
     expect_served("d1", trainer_of(*s));
