@@ -81,6 +81,23 @@ TEST(ChainProperties, ProductionSyncerKeepsEveryInvariantOverLoopbackHttp) {
   report(before, start);
 }
 
+// The second system under test: the ServiceClient, refreshing through the same chain code,
+// under the same commands, faults and invariants.
+TEST(ChainProperties, ServiceClientKeepsEveryInvariantUnderRandomFaults) {
+  const WorldStats before = world_stats();
+  const auto start = std::chrono::steady_clock::now();
+  const auto outcome =
+      run_property("ChainProperties.Service", 1000, 100, chain_property(SyncerKind::service, false));
+  EXPECT_TRUE(outcome.passed) << outcome.message;
+  report(before, start);
+}
+
+TEST(ChainProperties, ServiceClientPassesTheHazardProperty) {
+  const auto outcome = run_property("ChainProperties.ServiceHazards", 300, 40,
+                                    chain_property(SyncerKind::service, false, hazard_commands()));
+  EXPECT_TRUE(outcome.passed) << outcome.message;
+}
+
 // Teeth: the same property must catch the reference port. With every command, any of its
 // hazards may be what the shrunk counterexample shows.
 TEST(ChainProperties, PropertyCatchesTheReferenceImplementation) {

@@ -1,4 +1,5 @@
-// One face for the two syncers the properties run against: the production WeightSyncer and the
+// One face for the syncers the properties run against: the production WeightSyncer, the
+// production ServiceClient (the service-client refresh over the same chain code) and the
 // faithful port of the reference (reference_syncer.h). Both see the trainer through a proxy, so
 // a re-attach can hand the loop a new trainer job as a user's code would.
 #pragma once
@@ -51,6 +52,12 @@ class SyncerUnderTest {
 std::unique_ptr<SyncerUnderTest> make_production_syncer(TrainingClient& trainer,
                                                         DeploymentManager& manager, Clock& clock,
                                                         const SyncerSettings& settings);
+// A ServiceClient that reuses the world's trainer job and deployment (`trainer_job_id`, the
+// job's id), provisioned at once; a save and hotload is save_weights_for_sampler then
+// create_sampling_client.
+std::unique_ptr<SyncerUnderTest> make_service_syncer(
+    TrainingClient& trainer, DeploymentManager& manager, Transport& transport,
+    const std::string& api_key, const std::string& trainer_job_id, const SyncerSettings& settings);
 std::unique_ptr<SyncerUnderTest> make_reference_syncer(TrainingClient& trainer,
                                                        DeploymentManager& manager,
                                                        const SyncerSettings& settings);

@@ -129,8 +129,15 @@ World::World(const WorldConfig& config, SyncerKind kind)
   s.warmup_max_retries = config_.warmup_max_retries;
   s.lora_rank = config_.lora_rank;
   proxy_ = std::make_unique<TrainerProxy>(trainer_);
-  syncer_ = kind == SyncerKind::production ? make_production_syncer(*proxy_, *manager_, clock_, s)
-                                           : make_reference_syncer(*proxy_, *manager_, s);
+  if (kind == SyncerKind::production) {
+    syncer_ = make_production_syncer(*proxy_, *manager_, clock_, s);
+  } else if (kind == SyncerKind::service) {
+    const std::string& job = trainer_->job_name();
+    syncer_ = make_service_syncer(*proxy_, *manager_, *retrying_, kKey,
+                                  job.substr(job.rfind('/') + 1), s);
+  } else {
+    syncer_ = make_reference_syncer(*proxy_, *manager_, s);
+  }
 }
 
 World::~World() {

@@ -19,7 +19,7 @@
 
 namespace weightsync::props {
 
-enum class SyncerKind { production, reference };
+enum class SyncerKind { production, service, reference };
 
 // Everything a run draws before its first command.
 struct WorldConfig {

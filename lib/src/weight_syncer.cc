@@ -1,260 +1,27 @@
-// WeightSyncer: save, then sync, keeping the base/delta chain equal to what the deployment
-// serves. Comments marked "hazard N" name the reference bug (docs/SPEC.md section 3) a line fixes.
+// WeightSyncer: the older, user-driven API over SyncChain (which holds every chain rule and
+// hazard fix); this file adds timings, the last record, and the reference's never-throwing
+// save_only and hotload.
 #include "weightsync/weight_syncer.h"
 
 #include "weightsync/errors.h"
 #include "weightsync/log.h"
 
 namespace weightsync {
-namespace {
-
-void require(bool ok, const std::string& message) {
-  if (!ok) throw InvalidArgument("WeightSyncer: " + message);
-}
-
-std::string served_everywhere(const HotloadStatus& status) {
-  if (status.replicas.empty()) return "";
-  const std::string& first = status.replicas.front().current_snapshot_identity;
-  for (const auto& r : status.replicas) {
-    if (!r.readiness || r.current_snapshot_identity != first) return "";
-  }
-  return first;
-}
-
-}  // namespace
 
 WeightSyncer::WeightSyncer(TrainingClient& policy_client, WeightSyncerOptions options, Clock& clock)
-    : policy_client_(policy_client), options_(std::move(options)), clock_(clock) {
-  require(options_.hotload_timeout >= 0, "hotload_timeout: expected seconds >= 0, got " +
-                                             std::to_string(options_.hotload_timeout));
-  require(options_.lora_rank >= 0,
-          "lora_rank: expected >= 0, got " + std::to_string(options_.lora_rank));
-  require(options_.warmup_max_retries >= 0,
-          "warmup_max_retries: expected >= 0, got " + std::to_string(options_.warmup_max_retries));
-  require(options_.hotload_ready_timeout >= 0,
-          "hotload_ready_timeout: expected seconds >= 0, got " +
-              std::to_string(options_.hotload_ready_timeout));
-  require(options_.hotload_ready_poll_interval > 0,
-          "hotload_ready_poll_interval: expected seconds > 0, got " +
-              std::to_string(options_.hotload_ready_poll_interval));
-  try {
-    first_kind_ = parse_checkpoint_kind(options_.first_checkpoint_type);
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(std::string("WeightSyncer: first_checkpoint_type: ") + e.what());
-  }
-  require(first_kind_ != CheckpointKind::merged_base,
-          "first_checkpoint_type: expected 'base' or 'delta', got 'merged_base'");
-  require(!options_.deployment_id || !options_.deployment_id->empty(),
-          "deployment_id: expected a deployment id or none, got an empty string");
-  require(!sync_enabled() || !options_.compression_format.empty(),
-          "compression_format: expected a format such as 'arc_v2', got an empty string");
-  if (options_.deploy_mgr && !options_.deployment_id) {
-    log(LogLevel::warning,
-        "WeightSyncer: deploy_mgr is set but deployment_id is not: weight "
-        "sync is disabled");
-  }
-}
+    : chain_("WeightSyncer", policy_client, std::move(options), clock) {}
 
 void WeightSyncer::reset_delta_chain() {
-  chain_ = ChainState{};
-  log(LogLevel::info, "WeightSyncer: delta chain reset; the next save is a base");
-}
-
-// A resumed trainer has a new session: its first delta would have no parent the deployment
-// knows, so the chain restarts.
-void WeightSyncer::follow_trainer_session() {
-  const std::string session = policy_client_.session_id();
-  if (!session_id_.empty() && session != session_id_) {
-    log(LogLevel::warning, [&] {
-      return "WeightSyncer: trainer session changed from '" + session_id_ + "' to '" + session +
-             "'; resetting the delta chain";
-    });
-    chain_ = ChainState{};
-    saved_.clear();
-  }
-  session_id_ = session;
-}
-
-// What every replica serves now ("" if they disagree or serve nothing), or nothing with `why`
-// set when the deployment could not be read.
-std::optional<std::string> WeightSyncer::read_served(std::string& why) {
-  try {
-    return served_everywhere(
-        options_.deploy_mgr->hotload_status(*options_.deployment_id, options_.base_model));
-  } catch (const Error& e) {
-    why = std::string("could not read the deployment's state: ") + e.what();
-    return std::nullopt;
-  }
-}
-
-// Replicas that restarted or were re-attached no longer serve the chain's base; a delta sent to
-// them could only fail. One status read before a delta turns that failure into a base save.
-void WeightSyncer::verify_served_before_delta(std::optional<CheckpointKind> explicit_kind) {
-  verified_parent_.clear();
-  if (!sync_enabled() || !options_.verify_served_before_delta || explicit_kind) return;
-  if (next_checkpoint_kind(std::nullopt, options_.lora_rank, chain_, first_kind_, true) !=
-      CheckpointKind::delta) {
-    return;
-  }
-  std::string why;
-  const std::optional<std::string> served = read_served(why);
-  if (served == chain_.base_identity) {
-    verified_parent_ = chain_.base_identity;
-    return;
-  }
-  if (served) why = "replicas serve '" + *served + "'";
-  log(LogLevel::warning, [&] {
-    return "WeightSyncer: expected every replica to serve the chain's base '" +
-           chain_.base_identity + "', " + why + "; the next save is a base";
-  });
-  chain_ = ChainState{};
-}
-
-// Invariant 3 at the last moment: unless this call already verified it, a delta goes out only
-// if every replica serves its parent now (an explicit delta, or a split save and hotload, may
-// find the replicas restarted since the save).
-void WeightSyncer::verify_parent_served(const std::string& snapshot, const std::string& parent) {
-  if (!options_.verify_served_before_delta || verified_parent_ == parent) return;
-  std::string why;
-  const std::optional<std::string> served = read_served(why);
-  if (served == parent) return;
-  if (served) why = "the replicas serve '" + *served + "'";
-  throw HotloadFailed("delta '" + snapshot + "' applies over '" + parent + "', but " + why +
-                      "; save a base instead");
-}
-
-void WeightSyncer::save(SyncRecord& record, const std::string& name,
-                        const std::optional<std::string>& checkpoint_type) {
-  check_snapshot_name(name, "WeightSyncer: snapshot name");
-  std::optional<CheckpointKind> explicit_kind;
-  if (checkpoint_type) explicit_kind = parse_checkpoint_kind(*checkpoint_type);
-  if (explicit_kind == CheckpointKind::merged_base && options_.lora_rank == 0) {
-    throw InvalidArgument(
-        "WeightSyncer: checkpoint type 'merged_base' folds a LoRA adapter into "
-        "full weights: expected lora_rank > 0, got 0");
-  }
-  follow_trainer_session();
-  verify_served_before_delta(explicit_kind);
-
-  const CheckpointKind kind =
-      next_checkpoint_kind(explicit_kind, options_.lora_rank, chain_, first_kind_, sync_enabled());
-  const std::string parent = kind == CheckpointKind::delta ? chain_.last_saved_identity : "";
-  const Duration start = clock_.now();
-  SamplerSave saved;
-  try {
-    saved = policy_client_.save_weights_for_sampler(name, kind);
-  } catch (const std::exception& e) {
-    record.timings.save_s = to_seconds(elapsed_since(start));
-    record.error = "save of '" + name + "' as " + std::string(to_string(kind)) +
-                   " failed: " + e.what() + "; the chain is unchanged, retry the save";
-    throw SaveFailed("WeightSyncer: " + record.error);
-  }
-  record.timings.save_s = to_seconds(elapsed_since(start));
-  try {
-    check_snapshot_name(saved.snapshot_name, "the trainer's snapshot name");
-  } catch (const InvalidArgument& e) {
-    record.error = std::string("save of '") + name + "' returned an unusable name: " + e.what();
-    throw SaveFailed("WeightSyncer: " + record.error);
-  }
-  record.snapshot_name = saved.snapshot_name;
-  record.kind = kind;
-  record.promotable = is_promotable(kind, options_.lora_rank);
-  record.saved = true;
-  if (saved_.count(saved.snapshot_name)) {
-    log(LogLevel::warning, [&] {
-      return "WeightSyncer: snapshot '" + saved.snapshot_name +
-             "' was saved before in this session and is now overwritten";
-    });
-  }
-  saved_[saved.snapshot_name] = Saved{kind, parent};
-  chain_.base_saved = true;
-  chain_.last_saved_identity = saved.snapshot_name;
-}
-
-// Hazard 3: the check is marked done only after it succeeded, so a failure is retried.
-void WeightSyncer::ensure_deployment_checked() {
-  if (deployment_checked_) return;
-  DeploymentManager& mgr = *options_.deploy_mgr;
-  HotloadStatus status = mgr.wait_for_hotload_ready(*options_.deployment_id, options_.base_model,
-                                                    seconds(options_.hotload_ready_timeout),
-                                                    seconds(options_.hotload_ready_poll_interval));
-  const std::string served = served_everywhere(status);
-  if (!served.empty() && served != chain_.base_identity) {
-    log(LogLevel::info, [&] {
-      return "WeightSyncer: deployment '" + *options_.deployment_id + "' serves '" + served +
-             "', not from this chain; the first hotload is a full base";
-    });
-  }
-  deployment_checked_ = true;
-}
-
-void WeightSyncer::abandon_chain(SyncRecord& record, const std::string& why) {
-  // Hazards 1 and 2: whatever the replicas hold now, it is not known to be the trainer's last
-  // snapshot, so the next save must be a base.
-  chain_ = ChainState{};
-  record.error = why;
-  log(LogLevel::error, [&] {
-    return "WeightSyncer: sync of '" + record.snapshot_name + "' failed: " + why +
-           "; the delta chain is reset, the next save is a base";
-  });
-}
-
-void WeightSyncer::sync(SyncRecord& record) {
-  const std::string& deployment = *options_.deployment_id;
-  DeploymentManager& mgr = *options_.deploy_mgr;
-  const Duration start = clock_.now();
-  try {
-    ensure_deployment_checked();
-    const Saved& saved = saved_.at(record.snapshot_name);
-    if (saved.kind == CheckpointKind::delta && options_.lora_rank == 0) {
-      // Invariant 3: a delta is sent only over the snapshot it was computed from.
-      if (saved.parent.empty() || saved.parent != chain_.base_identity) {
-        throw HotloadFailed("delta '" + record.snapshot_name + "' was computed against '" +
-                            saved.parent + "' but the deployment is known to serve '" +
-                            chain_.base_identity + "'; save a base instead");
-      }
-      verify_parent_served(record.snapshot_name, saved.parent);
-    }
-    HotloadRequest request;
-    request.identity = record.snapshot_name;
-    if (options_.reset_prompt_cache) request.reset_prompt_cache = true;
-    request.incremental_snapshot_metadata = incremental_metadata(
-        saved.kind, options_.lora_rank, saved.parent, options_.compression_format);
-    record.metadata = request.incremental_snapshot_metadata;
-    mgr.hotload_and_wait(deployment, options_.base_model, request,
-                         seconds(options_.hotload_timeout));
-  } catch (const Error& e) {
-    record.timings.hotload_s = to_seconds(elapsed_since(start));
-    abandon_chain(record, e.what());
-    throw;
-  }
-  record.timings.hotload_s = to_seconds(elapsed_since(start));
-  record.synced = true;
-  chain_.base_identity = record.snapshot_name;
-
-  if (!options_.warmup_after_hotload) return;
-  const Duration warm_start = clock_.now();
-  WarmupResult warm = mgr.warmup(deployment, options_.warmup_max_retries);
-  record.timings.warmup_s = to_seconds(elapsed_since(warm_start));
-  record.warmup_ran = true;
-  record.warmup_ok = warm.ok;
-  record.warmup_attempts = warm.attempts;
-  if (!warm.ok) {
-    // Hazard 4: the reference only logged this; the caller must see it.
-    record.error = "warmup of '" + deployment + "' failed after " + std::to_string(warm.attempts) +
-                   " attempts (last status " + std::to_string(warm.last_status) + ": " +
-                   warm.last_error + "); the weights are loaded and the chain advanced";
-    throw WarmupFailed("WeightSyncer: " + record.error);
-  }
+  chain_.reset();
 }
 
 std::string WeightSyncer::save_and_hotload(const std::string& name,
                                            std::optional<std::string> checkpoint_type) {
-  const Duration start = clock_.now();
+  const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   try {
-    save(last_, name, checkpoint_type);
-    if (sync_enabled()) sync(last_);
+    chain_.save(last_, name, checkpoint_type);
+    if (sync_enabled()) chain_.sync(last_);
   } catch (...) {
     last_.timings.total_s = to_seconds(elapsed_since(start));
     throw;
@@ -265,10 +32,10 @@ std::string WeightSyncer::save_and_hotload(const std::string& name,
 
 std::optional<std::string> WeightSyncer::save_only(const std::string& name,
                                                    std::optional<std::string> checkpoint_type) {
-  const Duration start = clock_.now();
+  const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   try {
-    save(last_, name, checkpoint_type);
+    chain_.save(last_, name, checkpoint_type);
   } catch (const std::exception& e) {
     last_.error = e.what();
     last_.timings.total_s = to_seconds(elapsed_since(start));
@@ -281,35 +48,12 @@ std::optional<std::string> WeightSyncer::save_only(const std::string& name,
 }
 
 bool WeightSyncer::hotload(const std::string& snapshot_name, const std::string& checkpoint_type) {
-  const Duration start = clock_.now();
+  const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   last_.snapshot_name = snapshot_name;
-  verified_parent_.clear();  // whatever was verified at save time may have changed since
   try {
-    if (!sync_enabled()) {
-      throw InvalidArgument(
-          "WeightSyncer: hotload needs deploy_mgr and deployment_id, got "
-          "weight sync disabled");
-    }
-    const CheckpointKind kind = parse_checkpoint_kind(checkpoint_type);
-    auto it = saved_.find(snapshot_name);
-    if (it == saved_.end()) {
-      if (kind == CheckpointKind::delta && options_.lora_rank == 0) {
-        throw InvalidArgument("WeightSyncer: delta '" + snapshot_name +
-                              "' was not saved by this "
-                              "syncer in this trainer session, so its parent is unknown; "
-                              "hotload a base instead");
-      }
-      saved_[snapshot_name] = Saved{kind, ""};
-    } else if (it->second.kind != kind) {
-      throw InvalidArgument("WeightSyncer: snapshot '" + snapshot_name + "' was saved as " +
-                            std::string(to_string(it->second.kind)) + ", got checkpoint type '" +
-                            checkpoint_type + "'; pass the type used when saving");
-    }
-    last_.kind = kind;
-    last_.promotable = is_promotable(kind, options_.lora_rank);
-    last_.saved = true;
-    sync(last_);
+    chain_.adopt(last_, snapshot_name, checkpoint_type);
+    chain_.sync(last_);
   } catch (const std::exception& e) {
     if (last_.error.empty()) last_.error = e.what();
     log(LogLevel::error, [&] { return std::string("WeightSyncer: hotload failed: ") + e.what(); });
@@ -325,9 +69,9 @@ std::string WeightSyncer::check_deployment_state() {
     log(LogLevel::warning, "WeightSyncer: check_deployment_state: weight sync is disabled");
     return "";
   }
+  const SyncOptions& o = chain_.options();
   try {
-    HotloadStatus status =
-        options_.deploy_mgr->hotload_status(*options_.deployment_id, options_.base_model);
+    HotloadStatus status = o.deploy_mgr->hotload_status(*o.deployment_id, o.base_model);
     for (const auto& r : status.replicas) {
       log(LogLevel::info, [&] {
         return "WeightSyncer: replica '" + r.identity + "' serves '" + r.current_snapshot_identity +
@@ -349,10 +93,13 @@ HotloadStatus WeightSyncer::wait_for_hotload_ready(double timeout_s, double poll
         "WeightSyncer: wait_for_hotload_ready needs deploy_mgr and "
         "deployment_id, got weight sync disabled");
   }
-  require(timeout_s >= 0,
-          "wait_for_hotload_ready: expected timeout_s >= 0, got " + std::to_string(timeout_s));
-  return options_.deploy_mgr->wait_for_hotload_ready(*options_.deployment_id, options_.base_model,
-                                                     seconds(timeout_s), seconds(poll_interval_s));
+  if (timeout_s < 0) {
+    throw InvalidArgument("WeightSyncer: wait_for_hotload_ready: expected timeout_s >= 0, got " +
+                          std::to_string(timeout_s));
+  }
+  const SyncOptions& o = chain_.options();
+  return o.deploy_mgr->wait_for_hotload_ready(*o.deployment_id, o.base_model, seconds(timeout_s),
+                                              seconds(poll_interval_s));
 }
 
 }  // namespace weightsync

@@ -19,6 +19,7 @@
 #include "weightsync/fake/in_process_transport.h"
 #include "weightsync/log.h"
 #include "weightsync/sim/decode_model.h"
+#include "weightsync/service_client.h"
 #include "weightsync/sim/sampler.h"
 #include "weightsync/sim/sync_policy.h"
 #include "weightsync/sim/virtual_clock.h"
@@ -105,6 +106,7 @@ class Run final : public SyncSession {
   std::optional<std::string> save_only(int step) override;
   bool wait_for_hotload_ready() override;
   bool hotload(const std::string& snapshot) override;
+  bool refresh_sampler(int step) override;
 
  private:
   static fake::FakeCloudOptions cloud_options(const Scenario& s) {
@@ -137,6 +139,10 @@ class Run final : public SyncSession {
   double take_batch(int step);
   void record_sync_call(Duration start, bool attempt_ends);
   void verify_served(const std::string& snapshot);
+  // The record of the last sync call: the service client's once it refreshed, else the syncer's.
+  const SyncRecord& last_record() const {
+    return service_ ? service_->last_sync() : syncer_->last_sync();
+  }
 
   const Scenario& scenario_;
   VirtualClock clock_;
@@ -152,6 +158,7 @@ class Run final : public SyncSession {
   fake::FakeTrainingClient* fake_trainer_ = nullptr;
   std::unique_ptr<TimedTrainingClient> trainer_;
   std::unique_ptr<WeightSyncer> syncer_;
+  std::unique_ptr<ServiceClient> service_;  // sampler_refresh only, made on its first use
   std::unique_ptr<Sampler> sampler_;
 
   RunResult result_;
@@ -294,7 +301,7 @@ void Run::verify_served(const std::string& snapshot) {
 
 // Books one syncer call: its timings, and when it ends an attempt, success or failure.
 void Run::record_sync_call(Duration start, bool attempt_ends) {
-  const SyncRecord& last = syncer_->last_sync();
+  const SyncRecord& last = last_record();
   result_.save_seconds += last.timings.save_s;
   result_.hotload_seconds += last.timings.hotload_s;
   result_.warmup_seconds += last.timings.warmup_s;
@@ -306,7 +313,9 @@ void Run::record_sync_call(Duration start, bool attempt_ends) {
   if (!attempt_ends && last.saved && last.error.empty()) return;
   if (last.synced) {
     ++result_.syncs;
-    if (syncer_->options().warmup_after_hotload && !last.warmup_ok) ++result_.warmup_failures;
+    const bool warmup = service_ ? service_->config().warmup_after_hotload
+                                 : syncer_->options().warmup_after_hotload;
+    if (warmup && !last.warmup_ok) ++result_.warmup_failures;
     verify_served(last.snapshot_name);
     if (failing_) {
       ++result_.recoveries;
@@ -381,6 +390,31 @@ bool Run::hotload(const std::string& snapshot) {
   syncer_->hotload(snapshot, kind);
   record_sync_call(attempt_start_, true);
   return syncer_->last_sync().synced;
+}
+
+bool Run::refresh_sampler(int step) {
+  const Duration start = clock_.now();
+  if (!service_) {
+    ServiceClientConfig c;
+    c.base_model = base_model();
+    c.trainer_job_id = kTrainerId;
+    c.deployment_id = kDeploymentId;
+    c.hotload_timeout = seconds(scenario_.deployment.hotload_timeout_s);
+    c.reset_prompt_cache = scenario_.deployment.reset_prompt_cache;
+    c.poll_interval = seconds(scenario_.deployment.poll_interval_s);
+    c.deployment_timeout = seconds(300);
+    service_ = std::make_unique<ServiceClient>(
+        manager_, retrying_, kApiKey,
+        [this](const std::string&) -> TrainingClient& { return *trainer_; }, std::move(c));
+  }
+  try {
+    const SamplerSave saved = service_->save_weights_for_sampler("step-" + std::to_string(step));
+    service_->create_sampling_client(saved.path);
+  } catch (const Error&) {
+    // As save_and_hotload: the record says what failed; the chain is already reset.
+  }
+  record_sync_call(start, true);
+  return service_->last_sync().synced;
 }
 
 // Waits until `batch_size` usable samples are there and uses them: FIFO, staleness measured

@@ -85,6 +85,22 @@ TEST_F(ClosedForm, SplitHidesTheHotloadBehindTheNextStepForOneMoreVersionOfStale
   EXPECT_NEAR(r.sync_seconds, steps / n * 1.0, 1e-6);
 }
 
+// The service-client refresh syncs on the same steps as every_n, so the samples are as old;
+// only its first refresh is a full base (its chain starts fresh), so the clock may differ.
+TEST_F(ClosedForm, SamplerRefreshSyncsLikeEveryN) {
+  const Scenario refresh = closed_form_scenario("sampler_refresh", 2, 20);
+  const Scenario every_n = closed_form_scenario("every_n", 2, 20);
+  SCOPED_TRACE(seed_note(refresh));
+  const RunResult a = run_simulation(refresh);
+  const RunResult b = run_simulation(every_n);
+  EXPECT_EQ(a.policy, "sampler_refresh");
+  EXPECT_EQ(a.syncs, 10);
+  EXPECT_EQ(a.failed_syncs, 0);
+  EXPECT_EQ(a.verified_syncs, 10);
+  EXPECT_DOUBLE_EQ(a.staleness.mean, b.staleness.mean);
+  EXPECT_GE(a.simulated_seconds, b.simulated_seconds - 1e-9);
+}
+
 TEST_F(ClosedForm, AsyncNeverUsesASampleOlderThanItsBound) {
   for (int bound : {0, 1, 2, 4}) {
     for (std::uint64_t seed : {1u, 2u, 3u}) {

@@ -124,7 +124,8 @@ TEST(StalenessRecorder, NearestRankPercentilesAndHistogram) {
 TEST(PolicyRegistry, ListsEveryPolicyOnceAndRefusesUnknownNames) {
   std::vector<std::string> names;
   for (const auto& entry : policy_registry()) names.emplace_back(entry.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"every_step", "every_n", "async", "split"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"every_step", "every_n", "async", "split",
+                                             "sampler_refresh"}));
   PolicySettings settings;
   settings.interval = 3;
   settings.staleness_bound = 2;
@@ -133,6 +134,8 @@ TEST(PolicyRegistry, ListsEveryPolicyOnceAndRefusesUnknownNames) {
   EXPECT_TRUE(make_policy("async", settings)->overlaps_generation());
   EXPECT_EQ(make_policy("async", settings)->staleness_bound(), 2);
   EXPECT_FALSE(make_policy("split", settings)->staleness_bound());
+  EXPECT_EQ(make_policy("sampler_refresh", settings)->interval(), 3);
+  EXPECT_FALSE(make_policy("sampler_refresh", settings)->overlaps_generation());
   EXPECT_THROW(make_policy("never", settings), std::invalid_argument);
 }
 

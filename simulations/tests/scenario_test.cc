@@ -90,7 +90,7 @@ TEST(Scenario, RefusesBadFieldsNamingTheFieldAndWhatWasExpected) {
   expect_refused(R"({"model": {"changed_fraction_per_step": 1.5}})",
                  "model.changed_fraction_per_step", "a fraction in [0, 1]");
   expect_refused(R"({"policy": {"name": "sometimes"}})", "policy.name",
-                 "expected one of 'every_step', 'every_n', 'async', 'split'");
+                 "expected one of 'every_step', 'every_n', 'async', 'split', 'sampler_refresh'");
   expect_refused(R"({"policy": {"interval": 0}})", "policy.interval", "an integer >= 1");
   expect_refused(R"({"deployment": {"transition": "LAZY"}})", "deployment.transition",
                  "one of 'ASYNC', 'SYNC'");

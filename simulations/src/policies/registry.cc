@@ -9,7 +9,8 @@
   X(every_step, "synchronous: save and hotload after every step; generation drained")        \
   X(every_n, "synchronous: save and hotload every `interval` steps; generation drained")     \
   X(async, "asynchronous: generation overlaps training; bounded staleness, drop/downweight") \
-  X(split, "synchronous, split: save_only -> wait for hotload manager -> hotload, every N")
+  X(split, "synchronous, split: save_only -> wait for hotload manager -> hotload, every N")  \
+  X(sampler_refresh, "synchronous, service client: save -> create_sampling_client, every N")
 
 namespace weightsync::sim {
 

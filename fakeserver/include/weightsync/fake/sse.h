@@ -1,7 +1,6 @@
 // Server-Sent Events as the completions endpoint speaks them: each event is one `data:` line of
-// compact JSON followed by a blank line, and the stream ends with `data: [DONE]`. The decoder is
-// the client's half (data and event fields, comment lines, any of the three line endings), for
-// tests, the fuzz target and C++ clients that read a stream.
+// compact JSON followed by a blank line, and the stream ends with `data: [DONE]`. The decoder,
+// the client's half, is the library's (weightsync/sse_decoder.h).
 //
 // Thread-safety: the functions are stateless; an SseDecoder belongs to one reader.
 #pragma once
@@ -10,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "weightsync/sse_decoder.h"
 
 namespace weightsync::fake {
 
@@ -20,29 +21,9 @@ inline constexpr std::string_view kSseContentType = "text/event-stream";
 // (U+FFFD), so the line is always one line of valid JSON.
 std::string sse_event(const nlohmann::json& value);
 
-struct SseEvent {
-  std::string event;  // the `event:` field, "" if none
-  std::string data;   // the `data:` lines joined by '\n'
-};
-
-class SseDecoder {
- public:
-  // Adds bytes as they arrive (any split) and returns the events they complete.
-  std::vector<SseEvent> feed(std::string_view bytes);
-  // True if bytes of an unfinished event (or line) are held back.
-  bool pending() const { return !line_.empty() || !data_.empty() || has_event_; }
-
- private:
-  void take_line(std::vector<SseEvent>& out);
-
-  std::string line_;
-  bool after_cr_ = false;  // the last byte was '\r': a following '\n' ends no second line
-  std::vector<std::string> data_;
-  std::string event_;
-  bool has_event_ = false;
-};
-
-// Every event of a whole body; a trailing event without its blank line is not returned.
-std::vector<SseEvent> decode_sse(std::string_view body);
+// The reader lives in the library (weightsync/sse_decoder.h), shared with the SamplingClient.
+using weightsync::decode_sse;
+using weightsync::SseDecoder;
+using weightsync::SseEvent;
 
 }  // namespace weightsync::fake

@@ -1,7 +1,7 @@
 // Sync policies: when the training loop saves and hotloads, and whether generation overlaps
 // training. Each policy is a small class in its own file (src/policies/), registered by one line
 // in src/policies/registry.cc. Policies act only through SyncSession, which calls the
-// production WeightSyncer: the simulation has no sync logic of its own.
+// production WeightSyncer or ServiceClient: the simulation has no sync logic of its own.
 //
 // Thread-safety: none; a policy belongs to one run.
 #pragma once
@@ -27,6 +27,10 @@ class SyncSession {
   virtual bool wait_for_hotload_ready() = 0;
   // WeightSyncer::hotload of a snapshot save_only returned, with the kind it was saved as.
   virtual bool hotload(const std::string& snapshot) = 0;
+  // ServiceClient::save_weights_for_sampler of the weights after `step`, then
+  // create_sampling_client (the client reuses the run's trainer job and deployment). True when
+  // every replica serves them.
+  virtual bool refresh_sampler(int step) = 0;
 };
 
 enum class StaleSamples { drop, downweight };

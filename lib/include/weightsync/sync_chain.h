@@ -1,0 +1,130 @@
+// SyncChain: the one implementation of the base/delta chain against a deployment (docs/SPEC.md
+// sections 3 and 4): which kind each save takes, the status read before a delta, the checks
+// before a delta is sent, the wait for the hotload manager, the hotload itself, warmup, and
+// resetting the chain when anything fails. The WeightSyncer and the ServiceClient both drive
+// it; neither keeps chain rules of its own.
+//
+// Thread-safety: none. One SyncChain belongs to one training loop thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "weightsync/clock.h"
+#include "weightsync/deployment_manager.h"
+#include "weightsync/snapshot_chain.h"
+#include "weightsync/training_client.h"
+
+namespace weightsync {
+
+// The WeightSyncer's constructor fields (the reference's, with its defaults) plus the checks
+// the reference lacks.
+struct SyncOptions {
+  DeploymentManager* deploy_mgr = nullptr;     // none -> no weight sync
+  std::optional<std::string> deployment_id;    // none -> no weight sync
+  std::string base_model;                      // the fireworks-model header of sync calls
+  double hotload_timeout = 600;                // seconds, for hotload_and_wait
+  std::string first_checkpoint_type = "base";  // "base" or "delta"
+  std::string compression_format = "arc_v2";
+  bool warmup_after_hotload = true;
+  int warmup_max_retries = 10;
+  bool reset_prompt_cache = true;
+  int lora_rank = 0;  // > 0: every checkpoint is a base, no delta chain
+  // Not in the reference: the first hotload waits this long for the hotload manager.
+  double hotload_ready_timeout = 300;      // seconds
+  double hotload_ready_poll_interval = 5;  // seconds
+  // Not in the reference: before saving a delta, ask the deployment whether every replica still
+  // serves the chain's base (a restart or re-attach loses it); if not, save a base instead. An
+  // explicit delta, or one hotloaded after save_only, is checked again just before it is sent
+  // and refused (HotloadFailed, chain reset) if its parent is no longer served.
+  bool verify_served_before_delta = true;
+};
+
+struct SyncTimings {
+  double save_s = 0;
+  double hotload_s = 0;
+  double warmup_s = 0;
+  double total_s = 0;
+};
+
+// What one save and/or hotload did.
+struct SyncRecord {
+  std::string snapshot_name;
+  std::string path;  // where the trainer wrote it (set by a save)
+  CheckpointKind kind = CheckpointKind::base;
+  bool promotable = false;
+  bool saved = false;
+  bool synced = false;
+  std::optional<IncrementalSnapshotMetadata> metadata;  // what the hotload carried
+  bool warmup_ran = false;  // false when warmup_after_hotload is off or the sync failed
+  bool warmup_ok = false;
+  int warmup_attempts = 0;
+  std::string error;  // why it failed, empty on success
+  SyncTimings timings;
+};
+
+// The snapshot every replica is ready and serving, or "" (none, replicas disagree, not ready).
+std::string served_everywhere(const HotloadStatus& status);
+
+class SyncChain {
+ public:
+  // `owner` starts every message ("WeightSyncer", "ServiceClient"). Throws InvalidArgument for
+  // a negative timeout, retry count or rank, an unknown first_checkpoint_type, or an empty
+  // compression_format while syncing.
+  SyncChain(std::string owner, TrainingClient& trainer, SyncOptions options, Clock& clock);
+
+  // Saves a sampler snapshot of the kind the chain rules pick (or `checkpoint_type`), filling
+  // `record`. Throws SaveFailed (chain unchanged) or InvalidArgument.
+  void save(SyncRecord& record, const std::string& name,
+            const std::optional<std::string>& checkpoint_type);
+  // Makes a snapshot this chain did not save (or saved as `checkpoint_type`) the one `record`
+  // syncs. A delta of unknown parent, or a kind other than the saved one: InvalidArgument.
+  void adopt(SyncRecord& record, const std::string& snapshot_name,
+             const std::string& checkpoint_type);
+  // Hotloads record.snapshot_name and waits, then warms up if asked. Throws HotloadFailed,
+  // Timeout, ApiError, TransportError (chain reset) or WarmupFailed (chain advanced).
+  void sync(SyncRecord& record);
+
+  // The next save is a base.
+  void reset();
+  // As reset(), and the next sync waits for the hotload manager again (replicas restarted).
+  void reset_after_restart();
+
+  bool sync_enabled() const { return options_.deploy_mgr && options_.deployment_id; }
+  const ChainState& state() const { return chain_; }
+  const SyncOptions& options() const { return options_; }
+  bool deployment_checked() const { return deployment_checked_; }
+  Clock& clock() const { return clock_; }
+  const std::string& owner() const { return owner_; }
+
+ private:
+  struct Saved {
+    CheckpointKind kind;
+    std::string parent;  // the snapshot a delta was computed from; "" for a full save
+  };
+
+  void require(bool ok, const std::string& message) const;
+  Duration elapsed_since(Duration start) const { return clock_.now() - start; }
+  void ensure_deployment_checked();
+  void follow_trainer_session();
+  std::optional<std::string> read_served(std::string& why);
+  void verify_served_before_delta(std::optional<CheckpointKind> explicit_kind);
+  void verify_parent_served(const std::string& snapshot, const std::string& parent);
+  void abandon_chain(SyncRecord& record, const std::string& why);
+
+  std::string owner_;
+  TrainingClient& trainer_;
+  SyncOptions options_;
+  Clock& clock_;
+  CheckpointKind first_kind_;
+  ChainState chain_;
+  std::string session_id_;  // the trainer session the chain belongs to
+  // Kind and delta parent of every snapshot saved in the current session.
+  std::map<std::string, Saved> saved_;
+  bool deployment_checked_ = false;
+  // The parent a status read in this call showed every replica serving; spares a second read.
+  std::string verified_parent_;
+};
+
+}  // namespace weightsync
