@@ -9,8 +9,16 @@ FakeCloud::FakeCloud(Clock& clock, FakeCloudOptions options)
     : model_(clock, std::move(options)), router_(model_) {}
 
 HttpResponse FakeCloud::handle(const HttpRequest& request) {
+  using std::chrono::steady_clock;
+  const auto asked = steady_clock::now();
   std::lock_guard lock(mutex_);
-  return router_.handle(request);
+  const auto taken = steady_clock::now();
+  HttpResponse response = router_.handle(request);
+  FakeMetrics& m = model_.metrics();
+  ++m.lock_acquisitions;
+  m.lock_waited += taken - asked;
+  m.lock_held += steady_clock::now() - taken;
+  return response;
 }
 
 void FakeCloud::create_account(const std::string& account, const std::string& api_key) {
