@@ -94,10 +94,12 @@ def start_server(server, tmp, extra):
 def stop_server(process):
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=30)
+        status = process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         raise SystemExit("the server did not stop within 30 s of SIGTERM")
+    if status != 0:
+        raise SystemExit(f"the server exited with status {status} on SIGTERM, expected 0")
 
 
 def wait_ready(port):
