@@ -17,6 +17,7 @@ PACKAGES=(
   gcovr                             # coverage
   gnuplot-nox                       # report plots
   python3 curl                      # outside-client example
+  python3-httpx                     # bench/fakeserver_load.py: latency as the reference SDK's client sees it
 )
 
 missing=()

@@ -2,6 +2,7 @@
 #include "control_api.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -425,6 +426,18 @@ HttpResponse Control::metrics() {
     out += "weightsync_fake_faults_fired_total{fault=\"" + prometheus_label(kind) + "\"} " +
            std::to_string(count) + "\n";
   }
+  const auto seconds_text = [](std::chrono::nanoseconds d) {
+    return std::to_string(std::chrono::duration<double>(d).count());
+  };
+  family("weightsync_fake_lock_acquisitions_total",
+         "API requests that took the fake's one lock (this one not yet counted).");
+  out += "weightsync_fake_lock_acquisitions_total " + std::to_string(m.lock_acquisitions) + "\n";
+  family("weightsync_fake_lock_wait_seconds_total",
+         "Wall time API requests waited for the fake's one lock.");
+  out += "weightsync_fake_lock_wait_seconds_total " + seconds_text(m.lock_waited) + "\n";
+  family("weightsync_fake_lock_held_seconds_total",
+         "Wall time API requests held the fake's one lock.");
+  out += "weightsync_fake_lock_held_seconds_total " + seconds_text(m.lock_held) + "\n";
   return HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, out};
 }
 

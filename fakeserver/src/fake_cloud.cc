@@ -4,6 +4,32 @@
 #include "weightsync/fake/fault_injector.h"
 
 namespace weightsync::fake {
+namespace {
+
+// The cloud's lock around one API exchange, counting in the metrics how long it was waited
+// for and held (what /metrics reports as the lock's contention).
+class MeasuredLock {
+ public:
+  MeasuredLock(std::mutex& mutex, FakeMetrics& metrics)
+      : metrics_(metrics), asked_(Steady::now()), lock_(mutex), taken_(Steady::now()) {}
+  // Counted on release, so an exchange that reads the metrics does not see itself.
+  ~MeasuredLock() {
+    ++metrics_.lock_acquisitions;
+    metrics_.lock_waited += taken_ - asked_;
+    metrics_.lock_held += Steady::now() - taken_;
+  }
+  MeasuredLock(const MeasuredLock&) = delete;
+  MeasuredLock& operator=(const MeasuredLock&) = delete;
+
+ private:
+  using Steady = std::chrono::steady_clock;
+  FakeMetrics& metrics_;
+  Steady::time_point asked_;
+  std::lock_guard<std::mutex> lock_;
+  Steady::time_point taken_;
+};
+
+}  // namespace
 
 FakeCloud::FakeCloud(Clock& clock, FakeCloudOptions options)
     : model_(clock, std::move(options)), router_(model_) {}
@@ -17,7 +43,7 @@ HttpResponse FakeCloud::handle(const HttpRequest& request) {
 }
 
 StreamedResponse FakeCloud::handle_streaming(const HttpRequest& request) {
-  std::lock_guard lock(mutex_);
+  MeasuredLock lock(mutex_, model_.metrics());
   StreamedResponse answer{router_.handle(request), nullptr};
   answer.stream = std::move(model_.sampling().opened);
   model_.sampling().opened.reset();
@@ -28,7 +54,7 @@ std::optional<std::string> FakeCloud::next_chunk(CompletionStream& stream) {
   if (stream.ended()) return std::nullopt;
   Clock& clock = model_.clock();
   clock.sleep_for(stream.next_due() - clock.now());
-  std::lock_guard lock(mutex_);
+  MeasuredLock lock(mutex_, model_.metrics());
   return stream.next(model_);
 }
 

@@ -60,9 +60,37 @@ int connection_of(const httplib::Request& request) {
   return found;
 }
 
+// Connections that may wait in the kernel's queue before the server accepts them.
+constexpr int kListenBacklog = 1024;
+
+// Worker pool and keep-alive of `options`; TCP_NODELAY, which accepted sockets inherit from
+// the listening one. Debian's cpp-httplib is a shared library built with a listen queue of 5,
+// where the 6th of a burst of connects waits for a SYN retry (1 s, then 3 s): the listening
+// socket is recorded in `listener` as it is made, so that start() can deepen its queue.
+void configure(httplib::Server& server, const FakeServerOptions& options,
+               std::shared_ptr<int> listener) {
+  server.set_socket_options([listener](int sock) {
+    httplib::default_socket_options(sock);
+    *listener = sock;
+  });
+  if (options.threads > 0) {
+    const auto threads = static_cast<std::size_t>(options.threads);
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  }
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(std::max<std::size_t>(options.keep_alive_max_count, 1));
+  server.set_keep_alive_timeout(options.keep_alive_timeout.count());
+}
+
 }  // namespace
 
-FakeServer::FakeServer(FakeCloud& cloud) : cloud_(cloud) {}
+FakeServer::FakeServer(FakeCloud& cloud, FakeServerOptions options)
+    : cloud_(cloud), options_(options) {
+  if (options_.threads < 0) {
+    throw std::invalid_argument("FakeServerOptions::threads: expected >= 0, got " +
+                                std::to_string(options_.threads));
+  }
+}
 
 FakeServer::~FakeServer() {
   stop();
@@ -75,6 +103,8 @@ void FakeServer::start(const std::string& host, int port) {
   sigaction(SIGPIPE, &ignore, nullptr);
   stopping_ = false;
   auto server = std::make_unique<httplib::Server>();
+  const auto listener = std::make_shared<int>(-1);
+  configure(*server, options_, listener);
   const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     StreamedResponse streamed = cloud_.handle_streaming(to_request(req));
     HttpResponse& answer = streamed.head;
@@ -127,6 +157,8 @@ void FakeServer::start(const std::string& host, int port) {
   if (bound <= 0) {
     throw std::runtime_error("FakeServer::start: cannot bind " + host + ":" + std::to_string(port));
   }
+  // Calling listen() again on a listening socket only changes its queue length.
+  if (*listener >= 0) ::listen(*listener, kListenBacklog);
   host_ = host;
   port_ = bound;
   server_ = std::move(server);

@@ -175,6 +175,15 @@ TEST_F(ControlApi, MetricsCountRequestsHotloadsBytesAndFaults) {
                                  "weightsync_fake_faults_fired_total{fault=\"load_error\"} 1"}) {
     EXPECT_NE(m.find(line + "\n"), std::string::npos) << "missing '" << line << "' in\n" << m;
   }
+  // The requests through handle() before this one (the fault plan and two hotloads) took the
+  // lock, each counted with its wait and hold time.
+  EXPECT_NE(m.find("\nweightsync_fake_lock_acquisitions_total 3\n"), std::string::npos) << m;
+  for (const std::string family :
+       {"weightsync_fake_lock_wait_seconds_total ", "weightsync_fake_lock_held_seconds_total "}) {
+    const auto at = m.find("\n" + family);
+    ASSERT_NE(at, std::string::npos) << "missing " << family << "in\n" << m;
+    EXPECT_GE(std::stod(m.substr(at + 1 + family.size())), 0.0);
+  }
   expect_error("GET", "/metrics", "", 401, "unknown API key", "bad-key");
 }
 

@@ -45,6 +45,17 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "Directory that keeps bucket objects durably");
   app.add_option("--seed", seed, "Seed of every generated setting and random fault")
       ->capture_default_str();
+  weightsync::fake::FakeServerOptions server_options;
+  server_options.threads = 1100;
+  app.add_option("--threads", server_options.threads,
+                 "Worker threads: connections served at once (each kept-alive connection holds "
+                 "one); 0: the HTTP library's default")
+      ->check(CLI::Range(0, 16384))
+      ->capture_default_str();
+  app.add_option("--keep-alive-max", server_options.keep_alive_max_count,
+                 "Requests one kept-alive connection carries before the server closes it")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken by sigwait on this thread alone; server threads inherit the mask.
@@ -85,7 +96,7 @@ int main(int argc, char** argv) {
     return fail("config " + config_path + ": " + e.what(), 2);
   }
 
-  weightsync::fake::FakeServer server(*cloud);
+  weightsync::fake::FakeServer server(*cloud, server_options);
   try {
     server.start(host, port);
   } catch (const std::exception& e) {

@@ -27,6 +27,9 @@ HttpResponse HttpTransport::exchange(const HttpRequest& request) {
   client.set_connection_timeout(connect.count() / 1000000, connect.count() % 1000000);
   client.set_read_timeout(read.count() / 1000000, read.count() % 1000000);
   client.set_write_timeout(read.count() / 1000000, read.count() % 1000000);
+  // A request's headers and body go out in separate writes: without this, Nagle's algorithm
+  // holds the body back until the server's delayed ACK of the headers (about 40 ms).
+  client.set_tcp_nodelay(true);
 
   // cpp-httplib sets Content-Type itself from the argument of a call with a body; passing it as
   // a header too would send it twice. A GET or a DELETE without a body carries it as a header.

@@ -1,5 +1,6 @@
-// weightsync-sim: run one scenario, sweep policies over it, replay a run from its JSON, or write
-// the sync-policy report of a scenario.
+// weightsync-sim: run one scenario, sweep policies over it (or a job array task's share of a
+// sweep, and merge the shares), replay a run from its JSON, or write the sync-policy report of
+// a scenario.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include "weightsync/sim/report.h"
 #include "weightsync/sim/simulation.h"
 #include "weightsync/sim/sweep.h"
+#include "weightsync/sim/sweep_shards.h"
 #include "weightsync/sim/sync_policy.h"
 
 namespace {
@@ -92,11 +94,27 @@ int run_command(const std::string& scenario_path, const ScenarioOverrides& overr
   return 0;
 }
 
+// A summary row; without wall-clock figures its last column (wall_seconds) is left empty.
+std::string summary_row(const RunResult& result, bool wall) {
+  const std::string row = csv_row(result);
+  return wall ? row : row.substr(0, row.rfind(',') + 1);
+}
+
 int sweep_command(const std::string& scenario_path, SweepSpec spec, std::optional<int> steps,
-                  int jobs, const fs::path& out_dir) {
+                  int jobs, const fs::path& out_dir,
+                  std::optional<weightsync::fake::JobShard> shard, bool wall) {
   spec.base = load_scenario(scenario_path);
   if (steps) spec.base = apply_overrides(spec.base, ScenarioOverrides{{}, {}, {}, steps, {}});
-  const std::vector<Scenario> runs = expand_sweep(spec);
+  const std::vector<Scenario> grid = expand_sweep(spec);
+  ShardManifest manifest;
+  std::vector<Scenario> runs;
+  std::vector<std::size_t> positions;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    manifest.grid.push_back(run_file_name(grid[i]));
+    if (shard && !shard->owns(i)) continue;
+    runs.push_back(grid[i]);
+    positions.push_back(i);
+  }
   fs::create_directories(out_dir);
   ProgressBar bar(isatty(STDOUT_FILENO) != 0);
   const auto outcomes =
@@ -104,21 +122,50 @@ int sweep_command(const std::string& scenario_path, SweepSpec spec, std::optiona
   std::ostringstream csv;
   csv << csv_header() << "\n";
   int failures = 0;
-  for (const auto& o : outcomes) {
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& o = outcomes[i];
     if (!o.result) {
       ++failures;
       std::cerr << "run " << run_file_name(o.scenario) << " failed: " << o.error << "\n";
       continue;
     }
-    write_file(out_dir / run_file_name(o.scenario), run_json_text(*o.result, true));
-    csv << csv_row(*o.result) << "\n";
+    write_file(out_dir / run_file_name(o.scenario), run_json_text(*o.result, wall));
+    csv << summary_row(*o.result, wall) << "\n";
+    manifest.rows.push_back(positions[i]);
   }
   write_file(out_dir / "summary.csv", csv.str());
+  if (shard) {
+    manifest.shard = *shard;
+    manifest.wall = wall;
+    write_file(out_dir / kShardManifestFile, encode_shard_manifest(manifest));
+  }
   std::cout << outcomes.size() - static_cast<std::size_t>(failures) << " runs written to "
-            << out_dir.string() << " (summary.csv)";
+            << out_dir.string() << " (summary.csv";
+  if (shard) std::cout << ", shard " << shard->text() << " of a grid of " << grid.size() << " runs";
+  std::cout << ")";
   if (failures) std::cout << "; " << failures << " failed";
   std::cout << "\n";
   return failures ? 1 : 0;
+}
+
+// Joins shard directories into `out_dir`: every run's JSON and the unsharded summary.csv.
+int merge_command(const std::vector<std::string>& dirs, const fs::path& out_dir) {
+  std::vector<fs::path> paths(dirs.begin(), dirs.end());
+  for (const auto& dir : paths) {
+    if (fs::exists(out_dir) && fs::exists(dir) && fs::equivalent(dir, out_dir)) {
+      throw std::runtime_error("merge: --out '" + out_dir.string() +
+                               "' is one of the shard directories; expected a new directory");
+    }
+  }
+  const MergedSweep merged = merge_sweep_shards(paths);
+  fs::create_directories(out_dir);
+  for (const auto& file : merged.run_files) {
+    fs::copy_file(file, out_dir / file.filename(), fs::copy_options::overwrite_existing);
+  }
+  write_file(out_dir / "summary.csv", merged.summary_csv);
+  std::cout << merged.run_files.size() << " runs of " << dirs.size() << " shards merged into "
+            << out_dir.string() << " (summary.csv)\n";
+  return 0;
 }
 
 // Re-runs the scenario embedded in a run's JSON and compares everything but the wall clock.
@@ -215,6 +262,21 @@ int main(int argc, char** argv) {
   sweep->add_option("--steps", sweep_steps, "Training steps (overrides the scenario)");
   sweep->add_option("--jobs", jobs, "Runs in parallel (threads)")->check(CLI::Range(1, 1024));
   sweep->add_option("--out", out_dir, "Directory for one JSON per run and summary.csv")->required();
+  std::string shard_text;
+  sweep->add_option("--shard", shard_text,
+                    "K/N: run only task K's share of the grid (every N-th run from run K, K "
+                    "from 0), for job arrays; join the N outputs with `merge`");
+  bool sweep_no_wall = false;
+  sweep->add_flag("--no-wall", sweep_no_wall,
+                  "Leave the wall-clock figures out (byte-comparable JSON and summary.csv)");
+
+  std::vector<std::string> merge_dirs;
+  std::string merge_out;
+  auto* merge = app.add_subcommand(
+      "merge", "Join the --out directories of every shard of a sweep into one summary.csv");
+  merge->add_option("dirs", merge_dirs, "The shard directories")->required();
+  merge->add_option("--out", merge_out, "Directory for every run's JSON and summary.csv")
+      ->required();
 
   std::string replay_json;
   std::string replay_out;
@@ -257,7 +319,12 @@ int main(int argc, char** argv) {
   if (!verbose) weightsync::set_log_sink([](weightsync::LogLevel, std::string_view) {});
   try {
     if (*run) return run_command(scenario_path, overrides, json_out, no_wall);
-    if (*sweep) return sweep_command(scenario_path, spec, sweep_steps, jobs, out_dir);
+    if (*sweep) {
+      std::optional<weightsync::fake::JobShard> shard;
+      if (!shard_text.empty()) shard = weightsync::fake::parse_job_shard(shard_text, "--shard");
+      return sweep_command(scenario_path, spec, sweep_steps, jobs, out_dir, shard, !sweep_no_wall);
+    }
+    if (*merge) return merge_command(merge_dirs, merge_out);
     if (*replay) return replay_command(replay_json, replay_out);
     if (*report) {
       report_options.scenario_path = report_scenario;

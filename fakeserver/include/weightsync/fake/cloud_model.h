@@ -6,6 +6,7 @@
 // Thread-safety: none; FakeCloud holds the one lock around it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -71,6 +72,11 @@ struct FakeMetrics {
   std::uint64_t hotloads_rejected = 0;                            // hotload POSTs not 2xx
   LoadTally retired;                                  // loads of deployments since deleted
   std::map<std::string, std::uint64_t> faults_fired;  // by kind, of plans since replaced
+  // FakeCloud's one lock as taken by API requests, in wall time (steady clock, whatever the
+  // cloud's clock): how long requests waited for it and held it.
+  std::uint64_t lock_acquisitions = 0;
+  std::chrono::nanoseconds lock_waited{0};
+  std::chrono::nanoseconds lock_held{0};
 };
 
 class CloudModel {

@@ -8,10 +8,17 @@
 // holding the cloud's lock while writing. start() ignores SIGPIPE for the process,
 // so writing to a connection the peer closed cannot kill it.
 //
+// Each kept-alive connection holds one of the server's worker threads for its whole life (the
+// server is cpp-httplib's threaded one): a connection beyond `threads` waits, accepted but
+// unanswered, until a worker is free. Sockets are TCP_NODELAY, so a small answer is not held
+// back by Nagle's algorithm waiting for the peer's delayed ACK.
+//
 // Thread-safety: start/stop from one thread; requests are handled on the server's threads.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,9 +32,20 @@ struct Response;
 
 namespace weightsync::fake {
 
+struct FakeServerOptions {
+  // Worker threads, so at most this many connections are served at once; 0: cpp-httplib's
+  // default (the larger of 8 and the cores less one).
+  int threads = 0;
+  // Requests one kept-alive connection carries before the server closes it, and how long an
+  // idle kept-alive connection (and so its worker) is kept.
+  std::size_t keep_alive_max_count = 1000;
+  std::chrono::seconds keep_alive_timeout{5};
+};
+
 class FakeServer {
  public:
-  explicit FakeServer(FakeCloud& cloud);
+  // Throws std::invalid_argument for a negative thread count.
+  explicit FakeServer(FakeCloud& cloud, FakeServerOptions options = {});
   ~FakeServer();
   FakeServer(const FakeServer&) = delete;
   FakeServer& operator=(const FakeServer&) = delete;
@@ -46,6 +64,7 @@ class FakeServer {
                     const std::string& content_type, bool truncate);
 
   FakeCloud& cloud_;
+  FakeServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;

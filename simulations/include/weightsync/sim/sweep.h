@@ -1,6 +1,6 @@
 // Sweeps: the cartesian product of policies, intervals, staleness bounds and seeds over one
 // scenario, run in parallel on threads (each run is an independent world). For more than one
-// machine, run `weightsync-sim run` per scenario file instead: runs share nothing.
+// machine, split the grid over a job array (sweep_shards.h): runs share nothing.
 //
 // Thread-safety: run_sweep is called from one thread; it calls `progress` from one thread at a
 // time.
