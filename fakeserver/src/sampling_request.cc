@@ -57,7 +57,7 @@ std::optional<int> read_logprobs(JsonFields& fields) {
 
 // Fields the reference may send that the fake does not implement: a clear refusal rather than
 // an answer that silently ignores them.
-void refuse_unimplemented(JsonFields& fields) {
+void refuse_unsupported(JsonFields& fields) {
   if (const auto echo = fields.boolean("echo"); echo && *echo) {
     throw InvalidArgument(fields.at("echo") +
                           ": expected false or absent, got true (the fake does not echo prompts)");
@@ -95,7 +95,7 @@ SamplingRequest parse_sampling_request(std::string_view body) {
   r.raw_output = fields.boolean("raw_output").value_or(false);
   r.return_token_ids = fields.boolean("return_token_ids").value_or(false);
   r.logprobs = read_logprobs(fields);
-  refuse_unimplemented(fields);
+  refuse_unsupported(fields);
   fields.finish({"model", "prompt", "n", "max_tokens", "temperature", "top_p", "top_k", "seed",
                  "stream", "perf_metrics_in_response", "raw_output", "return_token_ids", "logprobs",
                  "echo", "stop"});
