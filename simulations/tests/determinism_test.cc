@@ -24,12 +24,7 @@ class Determinism : public ::testing::Test {
  protected:
   void SetUp() override {
     set_log_sink([](LogLevel, std::string_view) {});
-    dir_ = fs::temp_directory_path() /
-           ("weightsync-sim-test-" +
-            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::fresh_test_dir("weightsync-sim-test");
   }
   void TearDown() override {
     set_log_sink({});

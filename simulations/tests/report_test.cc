@@ -91,11 +91,7 @@ class ReportCommand : public ::testing::Test {
  protected:
   void SetUp() override {
     set_log_sink([](LogLevel, std::string_view) {});
-    dir_ = fs::temp_directory_path() /
-           ("weightsync_report_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::fresh_test_dir("weightsync_report_test");
     scenario_ = long_tail_scenario("every_step", 1, 1, 1);
     scenario_.steps = 48;
     std::ofstream(dir_ / "scenario.json") << to_json(scenario_).dump(2);

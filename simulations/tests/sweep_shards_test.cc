@@ -23,12 +23,7 @@ using testing::read_file;
 class SweepShards : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("weightsync-shard-test-" +
-            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::fresh_test_dir("weightsync-shard-test");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
