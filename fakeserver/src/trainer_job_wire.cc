@@ -1,8 +1,9 @@
 // Strict reading of a trainer-job create body and the job's JSON answer.
 #include "trainer_job_wire.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <string_view>
 
 #include "json_fields.h"
 
@@ -13,6 +14,22 @@ using nlohmann::json;
 
 // The fake's trainers hold this many bf16 parameters (the REST body does not say).
 constexpr std::size_t kRestTrainerParams = std::size_t{1} << 16;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The protobuf Duration text the API takes: digits, optionally '.' and 1-9 digits, then 's'
+// ("1800s", "0.5s").
+bool is_duration_text(std::string_view text) {
+  if (text.size() < 2 || text.back() != 's') return false;
+  text.remove_suffix(1);
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), is_digit)) return false;
+  if (dot == std::string_view::npos) return true;
+  const std::string_view fraction = text.substr(dot + 1);
+  return !fraction.empty() && fraction.size() <= 9 &&
+         std::all_of(fraction.begin(), fraction.end(), is_digit);
+}
 
 void strings_only(const json& list, const std::string& path) {
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -70,8 +87,7 @@ TrainerJobRequest decode_trainer_job_request(std::string_view body) {
   f.boolean("preemptible");
   f.text("managedBy");
   if (auto timeout = f.text("inactivityTimeout")) {
-    static const std::regex duration(R"(\d+(\.\d{1,9})?s)");
-    if (!std::regex_match(*timeout, duration)) {
+    if (!is_duration_text(*timeout)) {
       JsonFields::fail(f.at("inactivityTimeout"), "a duration such as '1800s'",
                        doc.at("inactivityTimeout"));
     }

@@ -188,6 +188,23 @@ TEST_F(TrainerJobTest, BadCreateBodiesAre400NamingTheField) {
                   400, "trainingConfig.extraArgs[0]: expected a string");
 }
 
+TEST_F(TrainerJobTest, InactivityTimeoutTakesTheApisDurationText) {
+  int id = 0;
+  const auto body = [](const std::string& timeout) {
+    json b = json::parse(create_body());
+    b["inactivityTimeout"] = timeout;
+    return b.dump();
+  };
+  for (const std::string good : {"1800s", "0.5s", "1.000000001s"}) {
+    const std::string path = kJobs + "?rlorTrainerJobId=ok" + std::to_string(++id);
+    send(sdk_request("POST", path, body(good)), 200);
+  }
+  for (const std::string bad : {"s", "1.s", ".5s", "30m", "1800", "1.0000000001s", "-1s", "1e3s"}) {
+    expect_rejected(sdk_request("POST", kJobs + "?rlorTrainerJobId=bad", body(bad)), 400,
+                    "inactivityTimeout: expected a duration");
+  }
+}
+
 TEST_F(TrainerJobTest, BadQueriesAndMethodsAreRefused) {
   expect_rejected(sdk_request("POST", kJobs + "?rlorTrainerJobId=J_1", create_body()), 400,
                   "rlorTrainerJobId: expected 1-63 lowercase");
