@@ -473,7 +473,8 @@ def main():
     parser.add_argument("--token-interval", type=float, default=0.05,
                         help="the fake's pace per streamed token, seconds (tokenIntervalSeconds)")
     parser.add_argument("--fail-on-errors", action="store_true",
-                        help="load: exit 1 if any level had an error or answered nothing")
+                        help="load: exit 1 if any level had an error, answered nothing or "
+                        "completed no stream it was asked for")
     args = parser.parse_args()
     if args.seconds <= 0 or args.seconds > 600:
         parser.error(f"--seconds: expected (0, 600], got {args.seconds}")
@@ -507,7 +508,8 @@ def main():
         with open(args.out, "w") as f:
             f.write(text + "\n")
     failed = [row["clients"] for row in result.get("levels", [])
-              if row["errors"] or not row["requests"]]
+              if row["errors"] or not row["requests"]
+              or (row["stream_clients"] and not row.get("streams_completed"))]
     if args.fail_on_errors and failed:
         print(f"errors or no answers at client counts {failed}", file=sys.stderr)
         sys.exit(1)
