@@ -23,11 +23,15 @@ load: for each client count, that many keep-alive connections (asyncio streams, 
   (the fake's documented answer) is counted apart, not as an error. From the server's /metrics:
   the fraction of the level's wall time the fake's one lock was held (near 1: the lock bounds
   throughput), and the mean wait for it and hold of it per request. With --streams N, N of the
-  clients instead ask for "stream": true completions of --stream-tokens tokens and read them to
-  the end; a stream is open from its answer's headers to its last byte. If the server answers
-  such a request with a plain JSON body, the row says streaming_supported: false and the stream
-  clients count as ordinary completion requests. Every level is bounded by --seconds and
-  --max-requests.
+  clients instead hold "stream": true completions of --stream-tokens tokens open, the fake
+  pacing them at --token-interval per token: each reads its stream's server-sent events to
+  `data: [DONE]` (a stream ending without it is an error) and opens the next one on the same
+  connection. A stream is open from its answer's headers to its last byte; open_streams is the
+  mean number open, sampled every 50 ms. Streams are kept out of requests/s, p50 and p99 (those
+  are the small requests); their whole duration has stream_p50_ms/stream_p99_ms. If the server
+  answers such a request with a plain JSON body, the row says streaming_supported: false and
+  the stream clients count as ordinary completion requests. Every level is bounded by --seconds
+  and --max-requests.
 """
 
 import argparse
@@ -77,10 +81,12 @@ def percentile(values, fraction):
     return round(ordered[min(rank, len(ordered)) - 1] * 1000, 3)
 
 
-def start_server(server, tmp, extra):
+def start_server(server, tmp, extra, token_interval):
     config_path = os.path.join(tmp, "bench-config.json")
+    config = json.loads(json.dumps(CONFIG))
+    config["timing"]["tokenIntervalSeconds"] = token_interval
     with open(config_path, "w") as f:
-        json.dump(CONFIG, f)
+        json.dump(config, f)
     process = subprocess.Popen([server, "--host", "127.0.0.1", "--port", "0", "--config",
                                 config_path, *extra], stdout=subprocess.PIPE, text=True)
     first = process.stdout.readline().strip()
@@ -200,7 +206,9 @@ class Level:
         self.latencies, self.control = [], []
         self.errors, self.reconnects, self.requests, self.unavailable = 0, 0, 0, 0
         self.error_kinds = {}
-        self.open_streams, self.stream_seconds, self.streams_done = 0, 0.0, 0
+        self.open_streams, self.stream_seconds, self.streams_done = 0, [], 0
+        self.stream_events = 0
+        self.last_small = None  # when the last small request was answered
         self.streaming_seen = None
 
     def more(self):
@@ -268,6 +276,11 @@ async def exchange(level, port, conn, request, timeout, on_headers=None):
     return None
 
 
+def stream_finished(body):
+    """Whether an SSE body ends with the `data: [DONE]` event (a whole stream)."""
+    return body.rstrip().endswith(b"data: [DONE]")
+
+
 async def client_loop(level, port, index, stream_request, timeout):
     conn = [None]
     requests = [stream_request] if stream_request else [STATUS_REQUEST, COMPLETION_REQUEST]
@@ -293,8 +306,6 @@ async def client_loop(level, port, index, stream_request, timeout):
             finally:
                 if opened:
                     level.open_streams -= 1
-                    level.stream_seconds += time.monotonic() - opened[0]
-                    level.streams_done += 1
             if answer is None:
                 await asyncio.sleep(0.01)
                 continue
@@ -305,7 +316,18 @@ async def client_loop(level, port, index, stream_request, timeout):
             if answer[0] != 200:
                 level.error(f"http_{answer[0]}")
                 continue
-            level.latencies.append(time.perf_counter() - started)
+            if opened:
+                # A stream counts when it was read to its [DONE]; its duration is kept apart
+                # from the small requests' latencies (it is paced by the fake's token interval).
+                if not stream_finished(answer[1]):
+                    level.error("stream_without_done")
+                    continue
+                level.streams_done += 1
+                level.stream_seconds.append(time.monotonic() - opened[0])
+                level.stream_events += answer[1].count(b"data: ")
+            else:
+                level.latencies.append(time.perf_counter() - started)
+                level.last_small = time.monotonic()
     finally:
         if conn[0]:
             conn[0][1].close()
@@ -385,10 +407,13 @@ async def run_level(args, port, clients):
     tasks += [control_loop(level, port, args.timeout), sample_streams(level, samples)]
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
+    # Streams open at the deadline run to their end; the small requests' rate is over the time
+    # they were being sent.
+    small_elapsed = (level.last_small or started + elapsed) - started
     taken, waited, held = (a - b for a, b in zip(lock_counters(port), lock_before))
     row = {"clients": clients, "seconds": round(elapsed, 3),
            "requests": len(level.latencies),
-           "requests_per_s": round(len(level.latencies) / elapsed, 1),
+           "requests_per_s": round(len(level.latencies) / max(small_elapsed, 1e-9), 1),
            "p50_ms": percentile(level.latencies, 0.5), "p99_ms": percentile(level.latencies, 0.99),
            "errors": level.errors, "error_kinds": level.error_kinds,
            "completions_503_while_loading": level.unavailable,
@@ -403,6 +428,9 @@ async def run_level(args, port, clients):
     if streams:
         row["streaming_supported"] = bool(level.streaming_seen)
         row["streams_completed"] = level.streams_done
+        row["stream_events_per_s"] = round(level.stream_events / elapsed, 1)
+        row["stream_p50_ms"] = percentile(level.stream_seconds, 0.5)
+        row["stream_p99_ms"] = percentile(level.stream_seconds, 0.99)
     return row
 
 
@@ -440,22 +468,33 @@ def main():
     parser.add_argument("--max-requests", type=int, default=200_000, help="load: cap per count")
     parser.add_argument("--timeout", type=float, default=10.0, help="load: per request, seconds")
     parser.add_argument("--streams", type=int, default=0, help="load: streaming clients per count")
-    parser.add_argument("--stream-tokens", type=int, default=256)
+    parser.add_argument("--stream-tokens", type=int, default=40,
+                        help="load: tokens per streamed completion")
+    parser.add_argument("--token-interval", type=float, default=0.05,
+                        help="the fake's pace per streamed token, seconds (tokenIntervalSeconds)")
     parser.add_argument("--fail-on-errors", action="store_true",
-                        help="load: exit 1 if any level had an error or answered nothing")
+                        help="load: exit 1 if any level had an error, answered nothing or "
+                        "completed no stream it was asked for")
     args = parser.parse_args()
     if args.seconds <= 0 or args.seconds > 600:
         parser.error(f"--seconds: expected (0, 600], got {args.seconds}")
     if args.streams < 0:
         parser.error(f"--streams: expected >= 0, got {args.streams}")
+    if args.stream_tokens < 1 or args.stream_tokens > 4096:
+        parser.error(f"--stream-tokens: expected 1..4096, got {args.stream_tokens}")
+    if args.token_interval < 0 or args.stream_tokens * args.token_interval >= args.timeout:
+        parser.error(f"--token-interval: expected >= 0 with --stream-tokens x --token-interval "
+                     f"under --timeout ({args.timeout} s), got {args.token_interval}")
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     with tempfile.TemporaryDirectory() as tmp:
-        process, port = start_server(args.server, tmp, args.server_arg)
+        process, port = start_server(args.server, tmp, args.server_arg, args.token_interval)
         try:
             wait_ready(port)
             result = {"mode": args.mode, "server": args.server, "server_args": args.server_arg,
+                      "streams": args.streams, "stream_tokens": args.stream_tokens,
+                      "token_interval_s": args.token_interval,
                       "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}
             if args.mode == "latency":
                 result["latency"] = run_latency(args, port)
@@ -469,7 +508,8 @@ def main():
         with open(args.out, "w") as f:
             f.write(text + "\n")
     failed = [row["clients"] for row in result.get("levels", [])
-              if row["errors"] or not row["requests"]]
+              if row["errors"] or not row["requests"]
+              or (row["stream_clients"] and not row.get("streams_completed"))]
     if args.fail_on_errors and failed:
         print(f"errors or no answers at client counts {failed}", file=sys.stderr)
         sys.exit(1)
