@@ -126,13 +126,17 @@ void plots_section(std::ostringstream& md, const ReportData& d) {
   md << "Synchronous training on weights synced every N steps trains on samples up to N - 1 "
         "versions old (mean about (N - 1) / 2). Async keeps generating while the trainer trains "
         "and syncs every step; its samples are as old as its bound allows, and older ones are "
-        "dropped. The dotted line is the budget of "
+        "dropped. The sampler refresh (the service client's save_weights_for_sampler, then "
+        "create_sampling_client, every N steps) is synchronous too and trains on samples as old "
+        "as every N's. The dotted line is the budget of "
      << d.options.staleness_budget << ".\n\n";
   md << "## Throughput vs sync interval\n\n![throughput vs sync interval](" << kThroughputPlot
      << ")\n\n";
   md << "Synchronous policies wait for each batch to be generated after the previous step, so "
         "their throughput is bounded by generation, whatever the interval; syncing less often "
-        "only saves the sync time. Async overlaps generation with training.\n\n";
+        "only saves the sync time. Async overlaps generation with training. The sampler "
+        "refresh runs the same chain as every N through the service client; any gap between "
+        "the two lines is the client's own calls.\n\n";
   md << "## Bytes per step vs sync interval\n\n![bytes per step vs sync interval](" << kBytesPlot
      << ")\n\n";
   md << "A delta spanning N steps carries the parameters changed in any of them, so bytes per "
