@@ -140,7 +140,10 @@ void plots_section(std::ostringstream& md, const ReportData& d) {
   md << "## Bytes per step vs sync interval\n\n![bytes per step vs sync interval](" << kBytesPlot
      << ")\n\n";
   md << "A delta spanning N steps carries the parameters changed in any of them, so bytes per "
-        "step fall only slowly with N; bases re-sent after failed syncs add to them.\n\n";
+        "step fall only slowly with N; bases re-sent after failed syncs add to them. Every run "
+        "starts from a base loaded before its first step, not counted; the sampler refresh's "
+        "service client starts a chain of its own, so its first refresh sends one more base, "
+        "counted.\n\n";
   md << "## Staleness histogram per policy\n\n![staleness histogram per policy](" << kHistogramPlot
      << ")\n\n";
   md << "The share of the samples trained on at each staleness, over all seeds, on a "
