@@ -1,7 +1,8 @@
 // Staleness and cost per sync policy: every preset scenario under every policy of the report's
-// grid (every step; every 2, 4, 8, 16; async k = 1, 2, 4), one simulated run each through
-// run_simulation (the production library against the fake deployment on a virtual clock). The
-// counters are the simulation's outputs; the time is what the simulator took to produce them.
+// grid (every step; every 2, 4, 8, 16; async k = 1, 2, 4; sampler refresh every 1, 2, 4, 8,
+// 16), one simulated run each through run_simulation (the production library against the fake
+// deployment on a virtual clock). The counters are the simulation's outputs; the time is what the
+// simulator took to produce them.
 //
 //   weightsync_bench_policies [--steps=N] [--seed=N] [--benchmark_out=FILE.json ...]
 #include <benchmark/benchmark.h>

@@ -18,10 +18,19 @@ namespace fs = std::filesystem;
 
 const std::vector<ReportPolicy>& report_policies() {
   static const std::vector<ReportPolicy> policies = {
-      {"every step", "every_step", 1, 1}, {"every 2", "every_n", 2, 1},
-      {"every 4", "every_n", 4, 1},       {"every 8", "every_n", 8, 1},
-      {"every 16", "every_n", 16, 1},     {"async k=1", "async", 1, 1},
-      {"async k=2", "async", 1, 2},       {"async k=4", "async", 1, 4},
+      {"every step", "every_step", 1, 1},
+      {"every 2", "every_n", 2, 1},
+      {"every 4", "every_n", 4, 1},
+      {"every 8", "every_n", 8, 1},
+      {"every 16", "every_n", 16, 1},
+      {"async k=1", "async", 1, 1},
+      {"async k=2", "async", 1, 2},
+      {"async k=4", "async", 1, 4},
+      {"refresh 1", "sampler_refresh", 1, 1},
+      {"refresh 2", "sampler_refresh", 2, 1},
+      {"refresh 4", "sampler_refresh", 4, 1},
+      {"refresh 8", "sampler_refresh", 8, 1},
+      {"refresh 16", "sampler_refresh", 16, 1},
   };
   return policies;
 }
@@ -117,8 +126,9 @@ Recommendation recommend(const std::vector<PolicySummary>& summaries, int budget
   const auto faster = [&](std::size_t a, std::size_t b) {
     return summaries[a].steps_per_hour > summaries[b].steps_per_hour;
   };
-  std::sort(within.begin(), within.end(), faster);
-  std::sort(over.begin(), over.end(), faster);
+  // Stable: a tie (sampler_refresh times like every_n) goes to the policy listed first.
+  std::stable_sort(within.begin(), within.end(), faster);
+  std::stable_sort(over.begin(), over.end(), faster);
   const std::string budget_text = "a staleness budget of **" + std::to_string(budget) +
                                   "** (p99 staleness of the samples trained on, worst seed)";
   if (within.empty()) {

@@ -36,12 +36,13 @@ void write_file(const fs::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
 }
 
-// every step and every N, by interval: interval mean p99 max steps/hour MB/step.
-std::string sync_table(const std::vector<PolicySummary>& main) {
+// The synchronous policies by interval: every step and every N (`refresh` false), or the
+// sampler refresh (`refresh` true). Columns: interval mean p99 max steps/hour MB/step.
+std::string sync_table(const std::vector<PolicySummary>& main, bool refresh) {
   std::ostringstream out;
   out << "# interval staleness_mean staleness_p99 staleness_max steps_per_hour mb_per_step\n";
   for (const auto& s : main) {
-    if (s.policy.asynchronous()) continue;
+    if (s.policy.asynchronous() || s.policy.sampler_refresh() != refresh) continue;
     out << s.policy.interval << ' ' << fixed(s.staleness_mean, 4) << ' ' << s.staleness_p99 << ' '
         << s.staleness_max << ' ' << fixed(s.steps_per_hour, 4) << ' ' << fixed(s.mb_per_step, 4)
         << '\n';
@@ -141,6 +142,8 @@ std::string plot_script(const ReportData& d) {
   gp << "set style line 1 lc rgb '#1f77b4' lw 2 pt 5 ps 1.2\n";
   gp << "set style line 2 lc rgb '#1f77b4' lw 2 dt 2 pt 4 ps 1.2\n";
   gp << "set style line 3 lc rgb '#2ca02c' lw 2 dt 2 pt 6 ps 1.2\n";
+  gp << "set style line 4 lc rgb '#ff7f0e' lw 2 dt 4 pt 9 ps 1.4\n";
+  gp << "set style line 5 lc rgb '#ff7f0e' lw 1 dt 4 pt 8 ps 1.4\n";
   gp << "set logscale x 2\nset xrange [0.8:20]\nset xtics (1, 2, 4, 8, 16)\n";
   gp << "set xlabel 'sync interval (training steps between syncs; async syncs every step)'\n";
 
@@ -151,6 +154,10 @@ std::string plot_script(const ReportData& d) {
      << "     'data/sync.dat' using 1:3 with linespoints ls 2 title 'every N: p99 (worst seed)', "
         "\\\n"
      << "     'data/sync.dat' using 1:4 with linespoints ls 3 title 'every N: max', \\\n"
+     << "     'data/refresh.dat' using 1:2 with linespoints ls 4 title 'sampler refresh: mean', "
+        "\\\n"
+     << "     'data/refresh.dat' using 1:3 with linespoints ls 5 title 'sampler refresh: p99', "
+        "\\\n"
      << "     " << budget << " with lines lc rgb '#7f7f7f' dt 3 lw 2 title "
      << quoted("staleness budget (" + std::to_string(budget) + ")")
      << async_points(d.main, 3, ": mean") << "\n";
@@ -158,13 +165,15 @@ std::string plot_script(const ReportData& d) {
   gp << "\nset output " << quoted(kThroughputPlot) << "\n";
   gp << "set title " << quoted(name + ": training throughput") << "\n";
   gp << "set ylabel 'training steps per hour (mean over seeds)'\nset yrange [0:*]\n";
-  gp << "plot 'data/sync.dat' using 1:5 with linespoints ls 1 title 'every N'"
+  gp << "plot 'data/sync.dat' using 1:5 with linespoints ls 1 title 'every N', \\\n"
+     << "     'data/refresh.dat' using 1:5 with linespoints ls 4 title 'sampler refresh every N'"
      << async_points(d.main, 6, "") << "\n";
 
   gp << "\nset output " << quoted(kBytesPlot) << "\n";
   gp << "set title " << quoted(name + ": snapshot bytes per training step") << "\n";
   gp << "set ylabel 'snapshot MB per training step (1 MB = 1e6 B)'\nset yrange [0:*]\n";
-  gp << "plot 'data/sync.dat' using 1:6 with linespoints ls 1 title 'every N'"
+  gp << "plot 'data/sync.dat' using 1:6 with linespoints ls 1 title 'every N', \\\n"
+     << "     'data/refresh.dat' using 1:6 with linespoints ls 4 title 'sampler refresh every N'"
      << async_points(d.main, 7, "") << "\n";
 
   gp << "\nunset logscale x\nunset xtics\nset xtics autofreq\nset key off\n";
@@ -172,7 +181,10 @@ std::string plot_script(const ReportData& d) {
   gp << "set logscale y\nset yrange [1e-4:1.5]\nset ytics ('0.01%%' 1e-4, '0.1%%' 1e-3, '1%%' "
         "0.01, '10%%' 0.1, '100%%' 1)\n";
   gp << "set style fill solid 0.8 noborder\nset boxwidth 0.8\n";
-  gp << "set multiplot layout 2," << (d.main.size() + 1) / 2 << " title "
+  // Five panels a row, the picture as tall as its rows need.
+  const std::size_t rows = (d.main.size() + 4) / 5;
+  gp << "set terminal pngcairo noenhanced size 1000," << 100 + 230 * rows << " font 'Sans,10'\n";
+  gp << "set multiplot layout " << rows << ",5 title "
      << quoted(name + ": staleness histogram per policy (share of the samples trained on)") << "\n";
   gp << "set xlabel 'staleness'\nset ylabel 'share of samples'\n";
   for (std::size_t i = 0; i < d.main.size(); ++i) {
@@ -192,7 +204,8 @@ std::string plot_script(const ReportData& d) {
   gp << "set grid ytics\nset key top left\n";
   gp << "set ylabel 'trainer minutes per 100 training steps'\nset yrange [*:*]\n";
   gp << "set style data histograms\nset style histogram clustered gap 1\n";
-  gp << "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset xtics nomirror\n";
+  gp << "set style fill solid 0.8 border -1\nset boxwidth 0.9\n";
+  gp << "set xtics nomirror rotate by -30\nset bmargin 5\n";
   gp << "plot 'data/faults.dat' using 2:xtic(1) lc rgb '#d62728' title 'inside failed syncs', \\\n"
      << "     '' using 3 lc rgb '#1f77b4' title 'total slowdown against the same seeds without "
         "faults'\n";
@@ -226,7 +239,8 @@ void run_gnuplot(const std::string& program, const fs::path& dir) {
 
 void write_plots(const ReportData& d, const fs::path& out_dir) {
   const fs::path data = out_dir / "data";
-  write_file(data / "sync.dat", sync_table(d.main));
+  write_file(data / "sync.dat", sync_table(d.main, false));
+  write_file(data / "refresh.dat", sync_table(d.main, true));
   write_file(data / "async.dat", async_table(d.main));
   write_file(data / "histogram.dat", histogram_table(d.main));
   write_file(data / "faults.dat", fault_table(d));

@@ -54,6 +54,29 @@ TEST(Recommendation, FollowsTheBudget) {
   EXPECT_EQ(recommend(grid(), 0).policy_label, "every step");
 }
 
+TEST(Recommendation, ATieGoesToThePolicyListedFirst) {
+  // The sampler refresh times like every N at the same interval; the grid lists every N first.
+  const std::vector<PolicySummary> tied = {summary("every 2", 20, 1), summary("refresh 2", 20, 1)};
+  EXPECT_EQ(recommend(tied, 2).policy_label, "every 2");
+  const std::vector<PolicySummary> swapped = {tied[1], tied[0]};
+  EXPECT_EQ(recommend(swapped, 2).policy_label, "refresh 2");
+}
+
+TEST(Recommendation, TheGridRunsTheSamplerRefreshAtEveryNsIntervals) {
+  std::vector<int> every_n = {1};  // every step
+  std::vector<int> refresh;
+  for (const ReportPolicy& p : report_policies()) {
+    if (p.name == "every_n") every_n.push_back(p.interval);
+    if (p.name == "sampler_refresh") {
+      refresh.push_back(p.interval);
+      EXPECT_TRUE(p.sampler_refresh());
+      EXPECT_FALSE(p.asynchronous());
+      EXPECT_EQ(p.label, "refresh " + std::to_string(p.interval));
+    }
+  }
+  EXPECT_EQ(refresh, every_n);
+}
+
 TEST(Recommendation, SaysSoWhenNoPolicyFits) {
   std::vector<PolicySummary> all_stale = {summary("every 4", 11, 3), summary("async k=4", 50, 4)};
   const Recommendation rec = recommend(all_stale, 2);
@@ -158,14 +181,27 @@ TEST_F(ReportCommand, WritesAPageWithPlotsAndTheComputedRecommendation) {
   EXPECT_EQ(page.substr(recommendation + 19), rec.text + "\n");
   EXPECT_NE(page.find("reference fault plan"), std::string::npos);
   for (const auto& p : report_policies()) EXPECT_NE(page.find("| " + p.label), std::string::npos);
+  // The sampler refresh has its own table row per interval and its own line in the plots.
+  EXPECT_NE(page.find("| refresh 4 |"), std::string::npos) << page;
+  for (const char* table : {"refresh.dat", "sync.dat"}) {
+    std::istringstream rows(testing::read_file(dir_ / "a" / "data" / table));
+    std::vector<int> intervals;
+    for (std::string line; std::getline(rows, line);) {
+      if (!line.empty() && line[0] != '#') intervals.push_back(std::stoi(line));
+    }
+    EXPECT_EQ(intervals, (std::vector<int>{1, 2, 4, 8, 16})) << table;
+  }
+  const std::string script = testing::read_file(dir_ / "a" / "data" / "plots.gp");
+  EXPECT_NE(script.find("'data/refresh.dat' using 1:5"), std::string::npos) << script;
+  EXPECT_NE(script.find("title 'refresh 16'"), std::string::npos) << script;
 }
 
 TEST_F(ReportCommand, RegeneratingGivesTheSameFiles) {
   SCOPED_TRACE(seed_note(scenario_) + " and seed 2");
   write_report(options("a"), nullptr);
   write_report(options("b"), nullptr);
-  for (const char* file : {"data/sync.dat", "data/async.dat", "data/histogram.dat",
-                           "data/faults.dat", "data/plots.gp"}) {
+  for (const char* file : {"data/sync.dat", "data/refresh.dat", "data/async.dat",
+                           "data/histogram.dat", "data/faults.dat", "data/plots.gp"}) {
     EXPECT_EQ(testing::read_file(dir_ / "a" / file), testing::read_file(dir_ / "b" / file)) << file;
   }
   // The pages differ only in the --out they quote.

@@ -1,5 +1,5 @@
 // The sync-policy report: one scenario run under a fixed grid of policies (every step, every
-// 2/4/8/16, async k = 1/2/4) and seeds, with and without faults, summarised as a markdown page
+// 2/4/8/16, async k = 1/2/4, the service client's sampler refresh every 1/2/4/8/16) and seeds, with and without faults, summarised as a markdown page
 // with gnuplot plots and a recommendation computed from the numbers: the policy with the most
 // steps per hour whose p99 staleness stays within the user's budget.
 //
@@ -27,9 +27,11 @@ struct ReportPolicy {
   int interval = 1;
   int staleness_bound = 1;  // async only
   bool asynchronous() const { return name == "async"; }
+  bool sampler_refresh() const { return name == "sampler_refresh"; }
 };
 
-// every step; every 2, 4, 8, 16; async k = 1, 2, 4 (syncing every step).
+// every step; every 2, 4, 8, 16; async k = 1, 2, 4 (syncing every step); the service client's
+// sampler refresh every 1, 2, 4, 8, 16 steps.
 const std::vector<ReportPolicy>& report_policies();
 
 // One policy's runs over the seeds: means, except where the worst seed is the honest figure.
