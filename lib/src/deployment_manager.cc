@@ -157,22 +157,21 @@ Deployment DeploymentManager::get_deployment(const std::string& deployment_id) {
 
 Deployment DeploymentManager::wait_for_deployment_ready(const std::string& deployment_id,
                                                         Duration timeout) {
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, timeout);
   for (;;) {
     Deployment d = get_deployment(deployment_id);
     if (d.state == kStateReady) return d;
-    if (d.state == kStateFailed || d.state == kStateDeleting || d.state == kStateDeleted) {
+    if (is_terminal_state(d.state)) {
       throw ApiError(200, encode(d),
                      "deployment '" + deployment_id + "': expected state READY, got " + d.state +
                          "; it will not become ready, create it again");
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= timeout) {
+    if (deadline.passed()) {
       throw Timeout("deployment '" + deployment_id + "': expected state READY within " +
                     std::to_string(to_seconds(timeout)) + " s, still " + d.state +
                     "; wait longer or check the deployment's events");
     }
-    clock_.sleep_for(std::min(options_.deployment_poll_interval, timeout - waited));
+    deadline.sleep(options_.deployment_poll_interval);
   }
 }
 
@@ -254,7 +253,7 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
                                                   const std::string& base_model,
                                                   const std::string& identity, Duration timeout,
                                                   const HotloadRequest* resubmit) {
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, timeout);
   HotloadStatus status;
   std::string last_error;
   int stalled_polls = 0;
@@ -294,17 +293,16 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
     } catch (const TransportError& e) {
       last_error = e.what();
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= timeout) {
+    if (deadline.passed()) {
       throw Timeout("hotload of '" + identity + "' onto '" + deployment_id + "' not done after " +
-                    std::to_string(to_seconds(waited)) +
+                    std::to_string(to_seconds(deadline.waited())) +
                     " s: expected every replica ready and "
                     "serving '" +
                     identity + "', got: " + describe_replicas(status) +
                     (last_error.empty() ? "" : "; last poll failed: " + last_error) +
                     ". Raise hotload_timeout or check the deployment's bandwidth");
     }
-    clock_.sleep_for(std::min(options_.hotload_poll_interval, timeout - waited));
+    deadline.sleep(options_.hotload_poll_interval);
   }
 }
 
@@ -322,7 +320,7 @@ HotloadStatus DeploymentManager::wait_for_hotload_ready(const std::string& deplo
     throw InvalidArgument("wait_for_hotload_ready: expected a positive poll interval, got " +
                           std::to_string(to_seconds(poll_interval)) + " s");
   }
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, timeout);
   std::string last;
   for (;;) {
     try {
@@ -335,15 +333,14 @@ HotloadStatus DeploymentManager::wait_for_hotload_ready(const std::string& deplo
     } catch (const TransportError& e) {
       last = e.what();
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= timeout) {
+    if (deadline.passed()) {
       throw Timeout("deployment '" + deployment_id +
                     "': expected its hotload manager to report "
                     "replicas within " +
                     std::to_string(to_seconds(timeout)) + " s, got: " + last +
                     ". Do not hotload before it is up; wait longer");
     }
-    clock_.sleep_for(std::min(poll_interval, timeout - waited));
+    deadline.sleep(poll_interval);
   }
 }
 

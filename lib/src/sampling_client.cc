@@ -150,7 +150,7 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
                        {std::string(kAuthorizationHeader), std::string(kBearerPrefix) + api_key_}},
                       body.dump()};
 
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, options_.load_wait_timeout);
   for (;;) {
     HttpResponse r = transport_.exchange(request);
     std::string why;
@@ -185,15 +185,14 @@ std::vector<Completion> SamplingClient::sample(const std::vector<int>& prompt,
                      "SamplingClient: completions from '" + model_ + "': expected HTTP 200, got " +
                          std::to_string(r.status) + " (" + error_message(r.body) + ")");
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= options_.load_wait_timeout) {
+    if (deadline.passed()) {
       throw Timeout("SamplingClient: completions from '" + model_ +
                     "': expected an answer within " +
                     std::to_string(to_seconds(options_.load_wait_timeout)) + " s, last: " + why +
                     "; the deployment is still loading or restarting, retry later");
     }
     log(LogLevel::info, [&] { return "SamplingClient: " + why + "; retrying"; });
-    clock_.sleep_for(std::min(options_.retry_interval, options_.load_wait_timeout - waited));
+    deadline.sleep(options_.retry_interval);
   }
 }
 

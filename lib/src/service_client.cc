@@ -44,10 +44,6 @@ std::set<std::string> replica_names(const HotloadStatus& status) {
   return names;
 }
 
-bool terminal_deployment_state(const std::string& state) {
-  return state == kStateFailed || state == kStateDeleting || state == kStateDeleted;
-}
-
 }  // namespace
 
 ServiceClient::ServiceClient(DeploymentManager& deployments, Transport& transport,
@@ -166,7 +162,7 @@ void ServiceClient::provision_trainer() {
 
 void ServiceClient::wait_trainer_running(const std::string& id) {
   TrainerJobs& jobs = *trainer_jobs_;
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, config_.trainer_timeout);
   std::string seen;
   for (;;) {
     const TrainerJob job = jobs.get(id);
@@ -182,14 +178,13 @@ void ServiceClient::wait_trainer_running(const std::string& id) {
       if (jobs.healthy(id)) return;
       seen += " but its health check does not answer 200";
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= config_.trainer_timeout) {
+    if (deadline.passed()) {
       throw Timeout(std::string(kOwner) + ": trainer job '" + jobs.job_name(id) +
                     "': expected running and healthy within " +
                     std::to_string(to_seconds(config_.trainer_timeout)) + " s, got " + seen +
                     "; raise trainer_timeout or check the job");
     }
-    clock_.sleep_for(std::min(config_.poll_interval, config_.trainer_timeout - waited));
+    deadline.sleep(config_.poll_interval);
   }
 }
 
@@ -224,7 +219,7 @@ void ServiceClient::provision_deployment() {
     return;
   }
   const Deployment& d = *existing;
-  if (terminal_deployment_state(d.state)) {
+  if (is_terminal_state(d.state)) {
     throw DeploymentFailed(std::string(kOwner) + ": deployment '" + id + "': expected a live " +
                            "deployment to re-attach, got " + d.state + " (" + d.status_message +
                            "); delete it or pick another deployment_id");
@@ -262,11 +257,11 @@ void ServiceClient::provision_deployment() {
            "a full base";
   });
   // Settled: READY on the new trainer, hotload manager up, and no replica left from before.
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, config_.reattach_settle_timeout);
   std::string seen;
   for (;;) {
     const Deployment now = deployments_.get_deployment(id);
-    if (terminal_deployment_state(now.state)) {
+    if (is_terminal_state(now.state)) {
       throw DeploymentFailed(std::string(kOwner) + ": deployment '" + id +
                              "': expected READY after re-attach, got " + now.state + " (" +
                              now.status_message + "); delete it and let a new client create one");
@@ -288,36 +283,33 @@ void ServiceClient::provision_deployment() {
         seen += std::string(", hotload status: ") + e.what();
       }
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= config_.reattach_settle_timeout) {
+    if (deadline.passed()) {
       throw ReattachNotSettled(
           std::string(kOwner) + ": deployment '" + id + "' re-attached to '" + job +
           "': expected READY with restarted replicas within " +
           std::to_string(to_seconds(config_.reattach_settle_timeout)) + " s, got " + seen +
           "; retry (the next call waits again) or raise reattach_settle_timeout");
     }
-    clock_.sleep_for(
-        std::min(config_.reattach_poll_interval, config_.reattach_settle_timeout - waited));
+    deadline.sleep(config_.reattach_poll_interval);
   }
 }
 
 void ServiceClient::wait_deployment_ready(const std::string& id, Duration timeout) {
-  const Duration start = clock_.now();
+  const Deadline deadline(clock_, timeout);
   for (;;) {
     const Deployment d = deployments_.get_deployment(id);
     if (d.state == kStateReady) return;
-    if (terminal_deployment_state(d.state)) {
+    if (is_terminal_state(d.state)) {
       throw DeploymentFailed(std::string(kOwner) + ": deployment '" + id +
                              "': expected READY, got " + d.state + " (" + d.status_message +
                              "); it will not serve, delete it and let a new client create one");
     }
-    const Duration waited = clock_.now() - start;
-    if (waited >= timeout) {
+    if (deadline.passed()) {
       throw Timeout(std::string(kOwner) + ": deployment '" + id + "': expected READY within " +
                     std::to_string(to_seconds(timeout)) + " s, got " + d.state +
                     "; raise deployment_timeout or check the deployment");
     }
-    clock_.sleep_for(std::min(config_.poll_interval, timeout - waited));
+    deadline.sleep(config_.poll_interval);
   }
 }
 

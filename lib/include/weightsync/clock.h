@@ -36,6 +36,26 @@ class SystemClock final : public Clock {
   void sleep_for(Duration d) override;
 };
 
+// The time limit of one poll loop, started when made: how long it has waited, whether the limit
+// has passed, and a sleep that never goes past it (a poll interval longer than what is left is
+// cut short, so a wait ends at its timeout, not after it).
+class Deadline {
+ public:
+  Deadline(Clock& clock, Duration timeout)
+      : clock_(clock), start_(clock.now()), timeout_(timeout) {}
+  Duration waited() const { return clock_.now() - start_; }
+  bool passed() const { return waited() >= timeout_; }
+  void sleep(Duration interval) const {
+    const Duration left = timeout_ - waited();
+    clock_.sleep_for(interval < left ? interval : left);
+  }
+
+ private:
+  Clock& clock_;
+  Duration start_;
+  Duration timeout_;
+};
+
 // Time that moves only when told: sleep_for advances it instantly. For tests.
 class ManualClock final : public Clock {
  public:

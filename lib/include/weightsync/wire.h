@@ -48,6 +48,10 @@ inline constexpr std::string_view kStateUpdating = "UPDATING";
 inline constexpr std::string_view kStateFailed = "FAILED";
 inline constexpr std::string_view kStateDeleting = "DELETING";
 inline constexpr std::string_view kStateDeleted = "DELETED";
+// A deployment in one of these states will not become READY again.
+constexpr bool is_terminal_state(std::string_view state) {
+  return state == kStateFailed || state == kStateDeleting || state == kStateDeleted;
+}
 
 // Hotload transition types (hot_load_transition_type).
 inline constexpr std::string_view kTransitionAsync = "ASYNC";
