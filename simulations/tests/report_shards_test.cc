@@ -58,18 +58,10 @@ class ReportShards : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Every shard of `count`, as concurrent processes, into dir_/s0 .. s{count-1}.
   void run_shards(int count) {
-    std::string script;
-    for (int k = 0; k < count; ++k) {
-      script += std::string(WEIGHTSYNC_SIM_PROGRAM) + " " + report_args() + " --shard " +
-                std::to_string(k) + "/" + std::to_string(count) + " --out " +
-                path("s" + std::to_string(k)) + " > /dev/null & ";
-    }
-    script += "wait";
-    ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0);
-    for (int k = 0; k < count; ++k) {
-      ASSERT_TRUE(fs::exists(dir_ / ("s" + std::to_string(k)) / kReportShardFile)) << k;
-    }
+    ASSERT_TRUE(testing::run_shards_concurrently(WEIGHTSYNC_SIM_PROGRAM, report_args(), count, dir_,
+                                                 kReportShardFile));
   }
+
   // `merge` of the given shard directories into dir_/m: the exit status; nothing may be written.
   int refused_merge(const std::vector<std::string>& shards) {
     std::string args = "merge";
