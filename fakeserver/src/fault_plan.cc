@@ -251,8 +251,8 @@ FaultKind parse_fault_kind(std::string_view name) {
 }
 
 FaultPlan parse_fault_plan(std::string_view json_text, std::string_view where) {
-  const nlohmann::json doc =
-      internal::parse_json<InvalidArgument>(json_text, where.empty() ? "fault plan" : std::string(where));
+  const nlohmann::json doc = internal::parse_json<InvalidArgument>(
+      json_text, where.empty() ? "fault plan" : std::string(where));
   JsonFields top(doc, std::string(where));
   top.finish({"seed", "faults"});
   FaultPlan plan;

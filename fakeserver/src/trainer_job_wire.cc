@@ -10,8 +10,8 @@
 namespace weightsync::fake::detail {
 namespace {
 
-using nlohmann::json;
 using internal::JsonFields;
+using nlohmann::json;
 
 // The fake's trainers hold this many bf16 parameters (the REST body does not say).
 constexpr std::size_t kRestTrainerParams = std::size_t{1} << 16;

@@ -1,10 +1,10 @@
 // Every bad input gets its status and a JSON error naming the problem, and changes nothing.
 #include "weightsync/fake/router.h"
-#include "weightsync/internal/server_wire.h"
 
 #include <gtest/gtest.h>
 
 #include "fake_test_support.h"
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync::fake {
 namespace {

@@ -1,5 +1,4 @@
 // Unit tests of the API's JSON shapes: exact field names on encode, strict checks on decode.
-#include "weightsync/internal/server_wire.h"
 #include "weightsync/wire.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +8,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync {
 namespace {
@@ -337,9 +338,9 @@ TEST(WireDeploymentUpdate, DecodeTakesSnakeOrCamelCaseMasksAndNoMask) {
 TEST(WireDeploymentUpdate, DecodeRejectsFieldsThatAreNotUpdatable) {
   const std::string message = wire_error_of(
       [] { decode_deployment_update(R"({"baseModel":"m"})", std::nullopt); });
-  EXPECT_NE(message.find("deployment update.baseModel: unknown field (extra inputs are not permitted); expected one of "
-                         "hotLoadTrainerJob, hotLoadTransitionType, minReplicaCount, "
-                         "maxReplicaCount"),
+  EXPECT_NE(message.find("deployment update.baseModel: unknown field (extra inputs are not "
+                         "permitted); expected one of hotLoadTrainerJob, hotLoadTransitionType, "
+                         "minReplicaCount, maxReplicaCount"),
             std::string::npos)
       << message;
   const std::string none = wire_error_of([] { decode_deployment_update("{}", std::nullopt); });
@@ -365,7 +366,8 @@ TEST(WireDeploymentConfig, EveryReferenceFieldRoundTrips) {
   EXPECT_EQ(decode_deployment_config(encode(c)), c);
   const std::string message = wire_error_of(
       [] { decode_deployment_config(R"({"baseModel":"m","replicas":2})"); });
-  EXPECT_NE(message.find("deployment.replicas: unknown field (extra inputs are not permitted)"), std::string::npos)
+  EXPECT_NE(message.find("deployment.replicas: unknown field (extra inputs are not permitted)"),
+            std::string::npos)
       << message;
 }
 
