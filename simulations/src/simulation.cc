@@ -95,7 +95,7 @@ class Run final : public SyncSession {
     options.deploy_mgr = &manager_;
     options.deployment_id = kDeploymentId;
     options.base_model = base_model();
-    options.hotload_timeout = scenario.deployment.hotload_timeout_s;
+    options.hotload_timeout = seconds(scenario.deployment.hotload_timeout_s);
     options.reset_prompt_cache = scenario.deployment.reset_prompt_cache;
     syncer_ = std::make_unique<WeightSyncer>(*trainer_, options, clock_);
   }
@@ -260,7 +260,7 @@ void Run::setup() {
   cloud_.set_fault_hooks(load_model_hooks());
   trainer_->set_version(0);
   trainer_->set_faults_enabled(false);
-  syncer_->save_and_hotload("step-0", "base");
+  syncer_->save_and_hotload("step-0", CheckpointKind::base);
   trainer_->set_faults_enabled(true);
   cloud_.set_fault_hooks(run_hooks());
   trainer_->reset_counters();
@@ -303,9 +303,9 @@ void Run::verify_served(const std::string& snapshot) {
 // Books one syncer call: its timings, and when it ends an attempt, success or failure.
 void Run::record_sync_call(Duration start, bool attempt_ends) {
   const SyncRecord& last = last_record();
-  result_.save_seconds += last.timings.save_s;
-  result_.hotload_seconds += last.timings.hotload_s;
-  result_.warmup_seconds += last.timings.warmup_s;
+  result_.save_seconds += to_seconds(last.timings.save);
+  result_.hotload_seconds += to_seconds(last.timings.hotload);
+  result_.warmup_seconds += to_seconds(last.timings.warmup);
   // The call is over: whatever the replicas still do (a stuck load), generation goes on with
   // what they serve.
   if (sampler_ && sampler_->loading()) {
@@ -349,7 +349,7 @@ bool Run::save_and_hotload_named(const std::string& name) {
       // says which, and the library has already reset the chain where it had to.
     }
     if (syncer_->last_sync().saved || attempt == kSaveAttempts) break;
-    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    result_.save_seconds += to_seconds(syncer_->last_sync().timings.save);
     ++result_.save_retries;
   }
   record_sync_call(start, true);
@@ -362,7 +362,7 @@ std::optional<std::string> Run::save_only(int step) {
   for (int attempt = 1; attempt <= kSaveAttempts; ++attempt) {
     name = syncer_->save_only("step-" + std::to_string(step));
     if (name || attempt == kSaveAttempts) break;
-    result_.save_seconds += syncer_->last_sync().timings.save_s;
+    result_.save_seconds += to_seconds(syncer_->last_sync().timings.save);
     ++result_.save_retries;
   }
   record_sync_call(attempt_start_, !name.has_value());
@@ -371,8 +371,8 @@ std::optional<std::string> Run::save_only(int step) {
 
 bool Run::wait_for_hotload_ready() {
   try {
-    syncer_->wait_for_hotload_ready(scenario_.deployment.hotload_timeout_s,
-                                    scenario_.deployment.poll_interval_s);
+    syncer_->wait_for_hotload_ready(seconds(scenario_.deployment.hotload_timeout_s),
+                                    seconds(scenario_.deployment.poll_interval_s));
     return true;
   } catch (const Error&) {
     ++result_.failed_syncs;
@@ -387,8 +387,7 @@ bool Run::wait_for_hotload_ready() {
 
 bool Run::hotload(const std::string& snapshot) {
   const SnapshotEntry* entry = book_.find(snapshot);
-  const std::string kind(to_string(entry ? entry->kind : CheckpointKind::base));
-  syncer_->hotload(snapshot, kind);
+  syncer_->hotload(snapshot, entry ? entry->kind : CheckpointKind::base);
   record_sync_call(attempt_start_, true);
   return syncer_->last_sync().synced;
 }
