@@ -8,6 +8,8 @@
 // holds the connection alive; stop() stops the loop and destroys whatever is pending with it.
 #include "weightsync/fake/fake_server.h"
 
+#include <zlib.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,6 +40,33 @@ constexpr int kListenBacklog = 1024;
 // Bodies over the router's limit must reach it, so it can answer a JSON 413; a body beyond
 // this is refused by the server itself, with the same kind of answer.
 constexpr std::uint64_t kMaxBodyBytes = std::uint64_t{64} << 20;
+
+// Content types worth compressing: text (but not an event stream, which is written piece by
+// piece), JSON, XML, JavaScript.
+bool compressible(std::string_view type) {
+  if (type.starts_with("text/")) return !type.starts_with("text/event-stream");
+  return type.starts_with("application/json") || type.starts_with("application/xml") ||
+         type.starts_with("application/javascript") || type.starts_with("image/svg+xml") ||
+         type.starts_with("application/xhtml+xml");
+}
+
+// `text` as a gzip member; nullopt if zlib fails (the answer then goes out uncompressed).
+std::optional<std::string> gzip(const std::string& text) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return std::nullopt;
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (result != Z_STREAM_END) return std::nullopt;
+  return out;
+}
 
 }  // namespace
 
@@ -121,6 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
             : detail::error_response(400, "malformed HTTP request: " + ec.message());
     fault_ = {};
     keep_alive_ = false;
+    accepts_gzip_ = false;
     write_answer();
   }
 
@@ -141,6 +171,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     fault_ = take_transport_fault(answer_.head);
     keep_alive_ = in.keep_alive() && ++served_ < loop_.options.keep_alive_max_count;
+    accepts_gzip_ = in[http::field::accept_encoding].find("gzip") != beast::string_view::npos;
     loop_.wait(fault_.delay, timer_, [self = shared_from_this()] { self->respond(); });
   }
 
@@ -187,7 +218,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       response_.content_length(body.size() + 1);
       response_.body() = body.substr(0, body.size() / 2);
     } else {
-      response_.body() = std::move(body);
+      // A client that accepts gzip gets text and JSON answers compressed, as from most servers.
+      std::optional<std::string> packed;
+      if (accepts_gzip_ && !body.empty() &&
+          compressible(std::string(response_[http::field::content_type]))) {
+        packed = gzip(body);
+      }
+      if (packed) response_.set(http::field::content_encoding, "gzip");
+      response_.body() = packed ? std::move(*packed) : std::move(body);
       response_.prepare_payload();
     }
     http::async_write(stream_, response_,
@@ -255,6 +293,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   StreamedResponse answer_;
   TransportFault fault_;
   bool keep_alive_ = false;
+  bool accepts_gzip_ = false;
   http::response<http::string_body> response_;
   http::response<http::empty_body> stream_head_;
   std::optional<http::response_serializer<http::empty_body>> head_writer_;

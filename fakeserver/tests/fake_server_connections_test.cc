@@ -1,5 +1,6 @@
 // The loopback server's connections: TCP_NODELAY on what it accepts, many more kept-alive
-// connections served at once than it has threads, and JSON answers to bytes that are not HTTP.
+// connections served at once than it has threads, JSON answers to bytes that are not HTTP, and
+// gzip when asked.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -159,6 +160,23 @@ TEST(FakeServerConnections, AnswersABodySentAfter100Continue) {
   const std::string answer = client.read_answer();
   EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << answer;
   EXPECT_NE(answer.find("application/json"), std::string::npos) << answer;
+}
+
+TEST(FakeServerConnections, GzipsJsonForAClientThatAcceptsIt) {
+  CloudFixture f;
+  FakeServer server(f.cloud);
+  server.start();
+  RawConnection client(server.port());
+  const std::string head = "GET /v1/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                           std::string(kKey) + "\r\n";
+  client.send(head + "Accept-Encoding: gzip, deflate\r\n\r\n");
+  const std::string packed = client.read_answer();
+  EXPECT_NE(packed.find("Content-Encoding: gzip"), std::string::npos) << packed;
+  EXPECT_EQ(packed.substr(packed.find("\r\n\r\n") + 4, 2), "\x1f\x8b") << packed;
+  client.send(head + "\r\n");
+  const std::string plain = client.read_answer();
+  EXPECT_EQ(plain.find("Content-Encoding"), std::string::npos) << plain;
+  EXPECT_NE(plain.find(R"({"accounts":)"), std::string::npos) << plain;
 }
 
 TEST(FakeServerConnections, RefusesANegativeThreadCount) {
