@@ -24,7 +24,9 @@
 #include <memory>
 #include <string>
 
+#include "weightsync/clock.h"
 #include "weightsync/fake/fake_cloud.h"
+#include "weightsync/fake/sampling.h"
 
 namespace weightsync::fake {
 
