@@ -32,6 +32,12 @@ load: for each client count, that many keep-alive connections (asyncio streams, 
   answers such a request with a plain JSON body, the row says streaming_supported: false and
   the stream clients count as ordinary completion requests. Every level is bounded by --seconds
   and --max-requests.
+
+  --client cpp runs the same experiment with the C++ client weightsync_bench_fakeserver_load
+  (bench/fakeserver_load.cc: one thread, Asio/Beast, no thread per connection) against the server
+  this script started and set up; it prints the same rows. At 1,024 connections the Python client
+  saturates its own core, so its numbers then measure the client. --server-cpu and --client-cpu
+  pin the server and the client (this script, or the C++ client) to one CPU each.
 """
 
 import argparse
@@ -81,14 +87,20 @@ def percentile(values, fraction):
     return round(ordered[min(rank, len(ordered)) - 1] * 1000, 3)
 
 
-def start_server(server, tmp, extra, token_interval):
+def pin(cpu):
+    """A preexec_fn that pins the child to cpu (None: no pinning)."""
+    return None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+
+
+def start_server(server, tmp, extra, token_interval, cpu=None):
     config_path = os.path.join(tmp, "bench-config.json")
     config = json.loads(json.dumps(CONFIG))
     config["timing"]["tokenIntervalSeconds"] = token_interval
     with open(config_path, "w") as f:
         json.dump(config, f)
     process = subprocess.Popen([server, "--host", "127.0.0.1", "--port", "0", "--config",
-                                config_path, *extra], stdout=subprocess.PIPE, text=True)
+                                config_path, *extra], stdout=subprocess.PIPE, text=True,
+                               preexec_fn=pin(cpu))
     first = process.stdout.readline().strip()
     prefix = "listening on http://127.0.0.1:"
     if not first.startswith(prefix):
@@ -434,7 +446,24 @@ async def run_level(args, port, clients):
     return row
 
 
+def run_load_cpp(args, port):
+    """The same levels run by the C++ client; its rows (JSON array on stdout)."""
+    command = [args.cpp_client, "--port", str(port),
+               "--clients", ",".join(str(c) for c in args.clients),
+               "--seconds", str(args.seconds), "--max-requests", str(args.max_requests),
+               "--timeout", str(args.timeout), "--streams", str(args.streams),
+               "--stream-tokens", str(args.stream_tokens)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
+                          preexec_fn=pin(args.client_cpu),
+                          timeout=len(args.clients) * (args.seconds + 2 * args.timeout) + 60)
+    if done.returncode != 0:
+        raise SystemExit(f"{args.cpp_client} exited with status {done.returncode}")
+    return json.loads(done.stdout)
+
+
 def run_load(args, port):
+    if args.client == "cpp":
+        return run_load_cpp(args, port)
     rows = []
     for clients in args.clients:
         row = asyncio.run(run_level(args, port, clients))
@@ -472,6 +501,12 @@ def main():
                         help="load: tokens per streamed completion")
     parser.add_argument("--token-interval", type=float, default=0.05,
                         help="the fake's pace per streamed token, seconds (tokenIntervalSeconds)")
+    parser.add_argument("--client", choices=["python", "cpp"], default="python",
+                        help="load: which client sends the load")
+    parser.add_argument("--cpp-client", default="build/bench/weightsync_bench_fakeserver_load",
+                        help="load: the C++ client program (--client cpp)")
+    parser.add_argument("--server-cpu", type=int, help="pin the server to this CPU")
+    parser.add_argument("--client-cpu", type=int, help="pin the client to this CPU")
     parser.add_argument("--fail-on-errors", action="store_true",
                         help="load: exit 1 if any level had an error, answered nothing or "
                         "completed no stream it was asked for")
@@ -489,10 +524,15 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     with tempfile.TemporaryDirectory() as tmp:
-        process, port = start_server(args.server, tmp, args.server_arg, args.token_interval)
+        process, port = start_server(args.server, tmp, args.server_arg, args.token_interval,
+                                     args.server_cpu)
         try:
             wait_ready(port)
-            result = {"mode": args.mode, "server": args.server, "server_args": args.server_arg,
+            if args.client_cpu is not None and args.client == "python":
+                os.sched_setaffinity(0, {args.client_cpu})
+            result = {"mode": args.mode, "client": args.client, "server": args.server,
+                      "server_args": args.server_arg,
+                      "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
                       "streams": args.streams, "stream_tokens": args.stream_tokens,
                       "token_interval_s": args.token_interval,
                       "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}
@@ -509,7 +549,8 @@ def main():
             f.write(text + "\n")
     failed = [row["clients"] for row in result.get("levels", [])
               if row["errors"] or not row["requests"]
-              or (row["stream_clients"] and not row.get("streams_completed"))]
+              or (row["stream_clients"] and not row.get("streams_completed"))
+              or (row["stream_clients"] and not row["open_streams_max"])]
     if args.fail_on_errors and failed:
         print(f"errors or no answers at client counts {failed}", file=sys.stderr)
         sys.exit(1)
