@@ -11,7 +11,7 @@ PACKAGES=(
   libbenchmark-dev                  # benchmarks
   libcpp-httplib-dev                # HTTP transport and the fake server
   nlohmann-json3-dev                # JSON on the wire
-  zlib1g-dev                        # Adler-32
+  zlib1g-dev                        # the reference Adler-32 the fake's own is tested against
   libzstd-dev                       # delta compression
   libcli11-dev                      # command lines
   gcovr                             # coverage
