@@ -27,8 +27,8 @@ TEST(Adler32, EqualsZlibForEveryLengthAndAlignment) {
   Random random(23);
   Bytes buffer(20000);
   for (auto& b : buffer) b = static_cast<std::uint8_t>(random.below(256));
-  for (const std::size_t length : {0, 1, 15, 16, 17, 31, 32, 255, 2047, 2048, 2049, 4111, 5552,
-                                   5553, 16384, 19983}) {
+  for (const std::size_t length :
+       {0, 1, 15, 16, 17, 31, 32, 255, 2047, 2048, 2049, 4111, 5552, 5553, 16384, 19983}) {
     for (std::size_t offset = 0; offset < 17; ++offset) {
       const Bytes slice(buffer.begin() + static_cast<std::ptrdiff_t>(offset),
                         buffer.begin() + static_cast<std::ptrdiff_t>(offset + length));
