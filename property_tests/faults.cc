@@ -1,6 +1,7 @@
 // The property tests' fault switches, wired into the fake deployment's hooks.
 #include "faults.h"
 
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/wire.h"
 
 namespace weightsync::props {

@@ -17,6 +17,7 @@
 #include "weightsync/errors.h"
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/in_process_transport.h"
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/log.h"
 #include "weightsync/sim/decode_model.h"
 #include "weightsync/service_client.h"

@@ -145,7 +145,8 @@ struct Scenario {
   Duration load_time(std::uint64_t bytes) const;
 };
 
-// Reads and validates. Throws ScenarioError ("scenario field 'x.y': expected ..., got ...").
+// Reads and validates. Throws ScenarioError ("scenario.x.y: expected ..., got ..."; a null
+// field takes its default).
 Scenario parse_scenario(const nlohmann::ordered_json& json);
 Scenario parse_scenario_text(const std::string& text);
 // Throws ScenarioError for an unreadable file or bad JSON too, naming the path.
