@@ -192,17 +192,15 @@ Recommendation recommend(const std::vector<PolicySummary>& summaries, int budget
   return rec;
 }
 
-FaultSpec reference_fault_plan() {
-  FaultSpec f;
-  f.save_failure = 0.01;
-  f.hotload_rejected = 0.02;
-  f.hotload_reject_status = 503;
-  f.load_error = 0.02;
-  f.load_stuck = 0.005;
-  f.slow_download = 0.05;
-  f.slow_download_factor = 4;
-  f.replica_restart = 0;
-  f.warmup_unavailable = 0.05;
+fake::FaultPlan reference_fault_plan() {
+  using fake::FaultKind;
+  fake::FaultPlan f;
+  set_fault_probability(f, FaultKind::save_failure, 0.01);
+  set_fault_probability(f, FaultKind::hotload_rejected, 0.02)->status = 503;
+  set_fault_probability(f, FaultKind::load_error, 0.02);
+  set_fault_probability(f, FaultKind::load_stuck, 0.005);
+  set_fault_probability(f, FaultKind::slow_download, 0.05)->factor = 4;
+  set_fault_probability(f, FaultKind::warmup_unavailable, 0.05);
   return f;
 }
 
@@ -235,10 +233,11 @@ std::vector<PolicySummary> run_grid(const Scenario& base, const std::vector<std:
       const SweepOutcome& o = outcomes[next];
       if (!o.result) throw std::runtime_error(o.error);
       if (o.result->verification_failures > 0) {
-        throw std::runtime_error("scenario '" + o.scenario.name + "' seed " +
-                                 std::to_string(o.scenario.seed) + ": policy " + p.label +
-                                 " served bytes that differ from the trainer's snapshot in " +
-                                 std::to_string(o.result->verification_failures) + " syncs");
+        throw SimulationError(o.scenario, "policy " + p.label +
+                                              " served bytes that differ from the trainer's "
+                                              "snapshot in " +
+                                              std::to_string(o.result->verification_failures) +
+                                              " syncs");
       }
       results.push_back(*o.result);
     }
@@ -271,9 +270,9 @@ Recommendation write_report(const ReportOptions& options,
   data.seeds = options.seeds.empty() ? std::vector<std::uint64_t>{1, 2, 3} : options.seeds;
 
   Scenario clean = data.scenario;
-  clean.faults = FaultSpec{};
+  clean.faults = fake::FaultPlan{};
   Scenario faulty = data.scenario;
-  data.reference_faults = !data.scenario.faults.any();
+  data.reference_faults = data.scenario.faults.faults.empty();
   if (data.reference_faults) faulty.faults = reference_fault_plan();
   data.faults = faulty.faults;
 

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "weightsync/fake/bucket_store.h"
-#include "weightsync/fake/fault_hooks.h"
 #include "weightsync/fake/replica.h"
 #include "weightsync/wire.h"
 
