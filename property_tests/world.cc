@@ -12,6 +12,7 @@
 #include "weightsync/fake/delta_codec.h"
 #include "weightsync/fake/fault_plan.h"
 #include "weightsync/fake/in_process_transport.h"
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync::props {
 namespace {

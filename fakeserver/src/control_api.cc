@@ -7,17 +7,17 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "json_fields.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/delta_codec.h"
 #include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/internal/json_fields.h"
 
 namespace weightsync::fake {
 namespace {
 
 using detail::json_response;
-using detail::JsonFields;
+using internal::JsonFields;
 using nlohmann::json;
 
 constexpr std::string_view kControlPrefix = "/_fake/v1/";
@@ -26,7 +26,7 @@ constexpr std::size_t kMaxModelParams = std::size_t{16} << 20;
 
 json body_of(const HttpRequest& request) {
   if (request.body.empty()) return json::object();
-  return detail::parse_json(request.body, "request body");
+  return internal::parse_json<InvalidArgument>(request.body, "request body");
 }
 
 HttpResponse ok(const json& body) {

@@ -8,6 +8,7 @@
 #include "weightsync/errors.h"
 #include "weightsync/fake/cloud_model.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync::fake {
 namespace {

@@ -5,12 +5,12 @@
 #include <array>
 #include <cstdio>
 
-#include "json_fields.h"
+#include "weightsync/internal/json_fields.h"
 
 namespace weightsync::fake {
 namespace {
 
-using detail::JsonFields;
+using internal::JsonFields;
 
 constexpr std::array<std::pair<FaultKind, std::string_view>, 21> kKindNames = {{
     {FaultKind::hotload_rejected, "hotload_rejected"},
@@ -267,8 +267,8 @@ FaultKind parse_fault_kind(std::string_view name) {
 }
 
 FaultPlan parse_fault_plan(std::string_view json_text, std::string_view where) {
-  const nlohmann::json doc =
-      detail::parse_json(json_text, where.empty() ? "fault plan" : std::string(where));
+  const nlohmann::json doc = internal::parse_json<InvalidArgument>(
+      json_text, where.empty() ? "fault plan" : std::string(where));
   JsonFields top(doc, std::string(where));
   top.finish({"seed", "faults"});
   FaultPlan plan;

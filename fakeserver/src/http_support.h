@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "weightsync/fake/http_error.h"
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/transport.h"
 #include "weightsync/wire.h"
 

@@ -13,6 +13,7 @@
 #include "trainer_job_wire.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/wire.h"
 
 namespace weightsync::fake {

@@ -2,14 +2,14 @@
 // checked, everything else refused by name.
 #include <limits>
 
-#include "json_fields.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/sampling.h"
+#include "weightsync/internal/json_fields.h"
 
 namespace weightsync::fake {
 namespace {
 
-using detail::JsonFields;
+using internal::JsonFields;
 
 constexpr std::string_view kWhere = "completion request";
 
@@ -75,7 +75,7 @@ void refuse_unsupported(JsonFields& fields) {
 }  // namespace
 
 SamplingRequest parse_sampling_request(std::string_view body) {
-  const nlohmann::json document = detail::parse_json(body, kWhere);
+  const nlohmann::json document = internal::parse_json<InvalidArgument>(body, kWhere);
   JsonFields fields(document, std::string(kWhere));
   SamplingRequest r;
   r.model = fields.required_text("model");

@@ -1,14 +1,14 @@
 // Reading the standalone server's config document and building the fake world it describes.
 #include "weightsync/fake/server_config.h"
 
-#include "json_fields.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/http_error.h"
+#include "weightsync/internal/json_fields.h"
 
 namespace weightsync::fake {
 namespace {
 
-using detail::JsonFields;
+using internal::JsonFields;
 
 std::string item(const JsonFields& parent, const std::string& key, std::size_t i) {
   return parent.at(key) + "[" + std::to_string(i) + "]";
@@ -46,7 +46,7 @@ DeploymentTiming timing(JsonFields& f) {
 }  // namespace
 
 ServerConfig parse_server_config(std::string_view json_text) {
-  const nlohmann::json doc = detail::parse_json(json_text, "config");
+  const nlohmann::json doc = internal::parse_json<InvalidArgument>(json_text, "config");
   JsonFields top(doc, "");
   top.finish({"accounts", "trainers", "deployments", "timing", "replicasPerDeployment",
               "maxBodyBytes", "faultPlan"});

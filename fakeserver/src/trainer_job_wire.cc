@@ -5,11 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "json_fields.h"
+#include "weightsync/internal/json_fields.h"
 
 namespace weightsync::fake::detail {
 namespace {
 
+using internal::JsonFields;
 using nlohmann::json;
 
 // The fake's trainers hold this many bf16 parameters (the REST body does not say).
@@ -59,7 +60,7 @@ int training_config(const json& value) {
 }  // namespace
 
 TrainerJobRequest decode_trainer_job_request(std::string_view body) {
-  const json doc = parse_json(body, "trainer job");
+  const json doc = internal::parse_json<InvalidArgument>(body, "trainer job");
   JsonFields f(doc, "");
   f.finish({"serviceMode", "keepAlive", "dataset", "trainingConfig", "trainerReplicaCount",
             "nodeCount", "displayName", "hotLoadDeploymentId", "forwardOnly", "purpose",

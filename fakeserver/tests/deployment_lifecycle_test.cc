@@ -9,6 +9,7 @@
 #include "fake_test_support.h"
 #include "weightsync/fake/cloud_model.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync::fake {
 namespace {
@@ -329,16 +330,18 @@ TEST_F(DeploymentLifecycleTest, BadCreateBodiesAre400) {
     body[field] = std::move(value);
     return sdk_request("POST", path, body.dump());
   };
-  expect_rejected(sdk_request("POST", path, "{\"baseModel\":"), 400, "not JSON");
+  expect_rejected(sdk_request("POST", path, "{\"baseModel\":"), 400,
+                  "deployment: expected a JSON document, got a parse error");
   expect_rejected(with("minReplicaCount", true), 400,
-                  "deployment.minReplicaCount: expected a 32-bit integer, got boolean");
-  expect_rejected(with("enableHotLoad", "yes"), 400, "deployment.enableHotLoad: expected a boolean");
+                  "deployment.minReplicaCount: expected a 32-bit integer (a number or a decimal "
+                  "string), got true");
+  expect_rejected(with("enableHotLoad", "yes"), 400, "deployment.enableHotLoad: expected true or false, got \"yes\"");
   expect_rejected(with("acceleratorCount", 8), 400,
-                  "extra inputs are not permitted: field 'acceleratorCount'");
+                  "deployment.acceleratorCount: unknown field (extra inputs are not permitted)");
   expect_rejected(with("placement", {{"zone", "a"}}), 400,
-                  "deployment.placement: extra inputs are not permitted: field 'zone'");
-  expect_rejected(with("extraArgs", {1}), 400, "deployment.extraArgs[0]: expected a string");
-  expect_rejected(with("annotations", {{"a", 1}}), 400, "deployment.annotations.a: expected a string");
+                  "deployment.placement.zone: unknown field (extra inputs are not permitted); expected one of region");
+  expect_rejected(with("extraArgs", {1}), 400, "deployment.extraArgs[0]: expected a string, got 1");
+  expect_rejected(with("annotations", {{"a", 1}}), 400, "deployment.annotations.a: expected a string, got 1");
   expect_rejected(with("minReplicaCount", 3), 400, "expected 0 <= minReplicaCount <= maxReplicaCount");
   expect_rejected(sdk_request("POST", path + "&skipShapeValidation=maybe",
                               reference_body(trainer->job_name()).dump()),
@@ -363,12 +366,16 @@ TEST_F(DeploymentLifecycleTest, BadPatchesAre4xxAndChangeNothing) {
                   400, "got 'replica_count'");
   expect_rejected(sdk_request("PATCH", d, "{}"), 400, "expected at least one of hotLoadTrainerJob");
   expect_rejected(sdk_request("PATCH", d, R"({"description":"new"})"), 400,
-                  "extra inputs are not permitted: field 'description'");
+                  "deployment update.description: unknown field (extra inputs are not permitted)");
   expect_rejected(sdk_request("PATCH", d, R"({"maxReplicaCount":"many"})"), 400,
-                  "maxReplicaCount: expected a 32-bit integer, got 'many'");
-  expect_rejected(sdk_request("PATCH", d, "not json"), 400, "not JSON");
+                  "deployment update.maxReplicaCount: expected a 32-bit integer (a number or a "
+                  "decimal string), got \"many\"");
+  expect_rejected(sdk_request("PATCH", d, "not json"), 400,
+                  "deployment update: expected a JSON document, got a parse error");
   expect_rejected(sdk_request("PATCH", d + "?updateMask=max_replica_count", R"({"minReplicaCount":0})"),
-                  400, "named in updateMask but missing");
+                  400,
+                  "deployment update.maxReplicaCount: missing; expected a value, since updateMask "
+                  "names it");
   expect_rejected(sdk_request("PATCH", d, R"({"maxReplicaCount":-1})"), 400,
                   "expected 0 <= minReplicaCount <= maxReplicaCount");
   expect_rejected(sdk_request("PATCH", d, R"({"hotLoadTrainerJob":"accounts/rival/rlorTrainerJobs/rt"})"),

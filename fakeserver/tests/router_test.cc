@@ -5,6 +5,7 @@
 
 #include "fake_test_support.h"
 #include "fault_hooks.h"
+#include "weightsync/internal/server_wire.h"
 
 namespace weightsync::fake {
 namespace {
@@ -91,7 +92,7 @@ TEST_F(RouterTest, AnotherAccountsDeploymentIs404WithoutItsData) {
 
 TEST_F(RouterTest, NonJsonBodyIs400) {
   expect_rejected(request("POST", "/v1/accounts/acme/deployments?deploymentId=new", "{nope"), 400,
-                  "not JSON");
+                  "deployment: expected a JSON document, got a parse error");
 }
 
 TEST_F(RouterTest, WrongFieldTypesAre400) {
@@ -242,7 +243,9 @@ TEST_F(RouterTest, EveryBadCompletionFieldIsNamedWithWhatWasExpected) {
       {body(R"("seed": -3)"), "seed: expected a non-negative integer, got -3"},
       {body(R"("echo": true)"), "echo: expected false or absent, got true"},
       {body(R"("stop": ["end"])"), "stop: expected null or []"},
-      {body(R"("best_of": 2)"), "completion request.best_of: unknown field; expected one of model"},
+      {body(R"("best_of": 2)"),
+       "completion request.best_of: unknown field (extra inputs are not permitted); expected one "
+       "of model"},
   };
   for (const auto& [text, expected] : cases) {
     SCOPED_TRACE(text);

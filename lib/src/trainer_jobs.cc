@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "weightsync/errors.h"
+#include "weightsync/internal/wire_json.h"
 #include "weightsync/log.h"
 #include "weightsync/wire.h"
 
@@ -12,27 +13,17 @@ namespace {
 
 using nlohmann::json;
 
-std::string text_field(const json& o, const char* key) {
-  const auto it = o.find(key);
-  if (it == o.end() || !it->is_string()) {
-    throw WireError(std::string("trainer job: expected '") + key + "' to be a string, got " +
-                    (it == o.end() ? std::string("nothing") : it->dump()));
-  }
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 TrainerJob decode_trainer_job(std::string_view body) {
-  const json o = json::parse(body, nullptr, false);
-  if (!o.is_object()) throw WireError("trainer job: expected a JSON object");
+  const json o = internal::parse_body(body, "trainer job");
+  internal::WireFields f(o, "trainer job");
   TrainerJob job;
-  job.name = text_field(o, "name");
-  job.state = text_field(o, "state");
-  if (const auto s = o.find("status"); s != o.end() && s->is_object()) {
-    if (const auto m = s->find("message"); m != s->end() && m->is_string()) {
-      job.status_message = m->get<std::string>();
-    }
+  job.name = f.required_text("name", true);
+  job.state = f.required_text("state", true);
+  if (const json* status = f.child("status")) {
+    internal::WireFields s(*status, f.at("status"));
+    job.status_message = s.text("message", true).value_or("");
   }
   return job;
 }

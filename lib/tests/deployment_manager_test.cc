@@ -12,6 +12,7 @@
 #include "scripted_transport.h"
 #include "weightsync/clock.h"
 #include "weightsync/errors.h"
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/wire.h"
 
 namespace weightsync {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "weightsync/internal/server_wire.h"
 #include "weightsync/transport.h"
 #include "weightsync/wire.h"
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "weightsync/internal/server_wire.h"
+
 namespace weightsync {
 namespace {
 
@@ -336,7 +338,10 @@ TEST(WireDeploymentUpdate, DecodeTakesSnakeOrCamelCaseMasksAndNoMask) {
 TEST(WireDeploymentUpdate, DecodeRejectsFieldsThatAreNotUpdatable) {
   const std::string message = wire_error_of(
       [] { decode_deployment_update(R"({"baseModel":"m"})", std::nullopt); });
-  EXPECT_NE(message.find("extra inputs are not permitted: field 'baseModel'"), std::string::npos)
+  EXPECT_NE(message.find("deployment update.baseModel: unknown field (extra inputs are not "
+                         "permitted); expected one of hotLoadTrainerJob, hotLoadTransitionType, "
+                         "minReplicaCount, maxReplicaCount"),
+            std::string::npos)
       << message;
   const std::string none = wire_error_of([] { decode_deployment_update("{}", std::nullopt); });
   EXPECT_NE(none.find("expected at least one of hotLoadTrainerJob"), std::string::npos) << none;
@@ -361,7 +366,8 @@ TEST(WireDeploymentConfig, EveryReferenceFieldRoundTrips) {
   EXPECT_EQ(decode_deployment_config(encode(c)), c);
   const std::string message = wire_error_of(
       [] { decode_deployment_config(R"({"baseModel":"m","replicas":2})"); });
-  EXPECT_NE(message.find("extra inputs are not permitted: field 'replicas'"), std::string::npos)
+  EXPECT_NE(message.find("deployment.replicas: unknown field (extra inputs are not permitted)"),
+            std::string::npos)
       << message;
 }
 

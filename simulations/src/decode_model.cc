@@ -63,7 +63,7 @@ DecodeModel make_decode_model(const Scenario& s) {
       gpus * gpu.hbm_bytes * s.hardware.memory_utilization - m.weight_bytes;
   if (free_bytes <= 0) {
     std::ostringstream msg;
-    msg << "scenario field 'hardware.gpus_per_replica': expected enough GPUs to hold the "
+    msg << "scenario.hardware.gpus_per_replica: expected enough GPUs to hold the "
         << shape.id << " weights (" << m.weight_bytes / 1e9 << " GB in " << dtype << ") in "
         << s.hardware.memory_utilization << " of their memory, got " << s.hardware.gpus_per_replica
         << " x " << gpu.id << " (" << gpus * gpu.hbm_bytes / 1e9 << " GB)";

@@ -50,23 +50,17 @@ bool per_kind_form_fits(const fake::FaultPlan& plan) {
 
 }  // namespace
 
-fake::FaultPlan fault_plan_from_json(const nlohmann::ordered_json& faults) {
+fake::FaultPlan fault_plan_from_json(const nlohmann::ordered_json& faults,
+                                     const std::string& where) {
   fake::FaultPlan plan;
   try {
-    plan = fake::parse_fault_plan(faults.dump(), "faults");
+    plan = fake::parse_fault_plan(faults.dump(), where);
   } catch (const InvalidArgument& e) {
-    // "faults.faults[0].fault: expected ..." in the scenario's wording.
-    const std::string what = e.what();
-    const std::size_t colon = what.find(": ");
-    if (colon == std::string::npos) throw ScenarioError("scenario field 'faults': " + what);
-    throw ScenarioError("scenario field '" + what.substr(0, colon) + "': " +
-                        what.substr(colon + 2));
+    throw ScenarioError(e.what());
   }
   if (plan.seed) {
-    throw ScenarioError(
-        "scenario field 'faults.seed': expected none (the scenario's seed "
-        "derives the fault stream), got " +
-        std::to_string(*plan.seed));
+    throw ScenarioError(where + ".seed: expected none (the scenario's seed derives the fault " +
+                        "stream), got " + std::to_string(*plan.seed));
   }
   return plan;
 }

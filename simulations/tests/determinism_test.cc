@@ -120,7 +120,8 @@ TEST_F(Determinism, ProgramRefusesABadScenarioWithTheField) {
   EXPECT_EQ(sh(program + " run --scenario " + (dir_ / "bad.json").string() + " 2> " +
                (dir_ / "err.txt").string()),
             2 << 8);
-  EXPECT_NE(testing::read_file(dir_ / "err.txt").find("'rollout.concurrency'"), std::string::npos);
+  EXPECT_NE(testing::read_file(dir_ / "err.txt").find("scenario.rollout.concurrency: "),
+            std::string::npos);
 }
 
 }  // namespace

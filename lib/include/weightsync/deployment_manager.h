@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "weightsync/clock.h"
 #include "weightsync/transport.h"

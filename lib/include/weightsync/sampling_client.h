@@ -7,6 +7,7 @@
 // Thread-safety: sample() may be called from several threads if the Transport allows it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

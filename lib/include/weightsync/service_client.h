@@ -23,9 +23,11 @@
 #include "weightsync/clock.h"
 #include "weightsync/deployment_manager.h"
 #include "weightsync/sampling_client.h"
+#include "weightsync/snapshot_chain.h"
 #include "weightsync/sync_chain.h"
 #include "weightsync/trainer_jobs.h"
 #include "weightsync/training_client.h"
+#include "weightsync/transport.h"
 
 namespace weightsync {
 

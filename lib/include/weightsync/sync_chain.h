@@ -15,6 +15,7 @@
 #include "weightsync/deployment_manager.h"
 #include "weightsync/snapshot_chain.h"
 #include "weightsync/training_client.h"
+#include "weightsync/wire.h"
 
 namespace weightsync {
 

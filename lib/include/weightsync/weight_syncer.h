@@ -10,7 +10,10 @@
 #include <string>
 
 #include "weightsync/clock.h"
+#include "weightsync/snapshot_chain.h"
 #include "weightsync/sync_chain.h"
+#include "weightsync/training_client.h"
+#include "weightsync/wire.h"
 
 namespace weightsync {
 

@@ -1,8 +1,10 @@
 // The JSON shapes of the deployment HTTP API (docs/SPEC.md section 5), shared by the client
-// (DeploymentManager) and the fake server's router so the two cannot drift apart.
+// (DeploymentManager) and the fake server's router so the two cannot drift apart. This header
+// has the client's half: encoding what it sends and decoding what it reads. The server's half
+// (decoding requests, encoding answers) is internal to the fake.
 //
-// encode_* writes the exact field names of the API; decode_* checks types and required
-// fields and throws WireError naming the field, what was expected and what was seen.
+// encode writes the exact field names of the API; decode_* checks types and required fields
+// and throws WireError naming the field's path, what was expected and what was seen.
 // Stateless functions; safe from any thread.
 #pragma once
 
@@ -79,9 +81,6 @@ struct HotloadRequest {
 };
 
 std::string encode(const HotloadRequest& request);
-// Strict, as the real server: an unknown field is rejected with "extra inputs are not
-// permitted" and the field's name.
-HotloadRequest decode_hotload_request(std::string_view body);
 
 struct LoadingState {
   std::string stage;  // one of the kStage* names above
@@ -109,7 +108,6 @@ struct HotloadStatus {
   bool operator==(const HotloadStatus&) const = default;
 };
 
-std::string encode(const HotloadStatus& status);
 // Requires a "replicas" list; missing optional fields of a replica take their defaults.
 HotloadStatus decode_hotload_status(std::string_view body);
 
@@ -137,8 +135,6 @@ struct DeploymentConfig {
 };
 
 std::string encode(const DeploymentConfig& config);
-// Strict, as the real server: an unknown field or a wrong type is a WireError naming it.
-DeploymentConfig decode_deployment_config(std::string_view body);
 
 struct Deployment {
   std::string name;   // accounts/{a}/deployments/{id}
@@ -157,6 +153,7 @@ struct Deployment {
   bool operator==(const Deployment&) const = default;
 };
 
+// The client quotes a deployment it read in an error (DeploymentManager: a FAILED deployment).
 std::string encode(const Deployment& deployment);
 Deployment decode_deployment(std::string_view body);
 
@@ -173,17 +170,10 @@ std::string encode(const DeploymentUpdate& update);
 // Comma-separated snake_case field paths, as the reference client spells them, e.g.
 // "hot_load_trainer_job,min_replica_count".
 std::string update_mask(const DeploymentUpdate& update);
-// Server side: with a mask (snake_case or camelCase names), reads only the fields it names; a
-// masked field missing from the body, or an unknown name in the mask, is a WireError. Without
-// a mask, every field present in the body is set. A body field that is not updatable is a
-// WireError either way.
-DeploymentUpdate decode_deployment_update(std::string_view body,
-                                          std::optional<std::string_view> mask);
 
 // ---- accounts -----------------------------------------------------------------------------
 
 // GET /v1/accounts?pageSize=2 -> {"accounts":[{"name":"accounts/<id>"}]}
-std::string encode_account_list(const std::vector<std::string>& account_ids);
 // Returns the account ids (the part after "accounts/").
 std::vector<std::string> decode_account_list(std::string_view body);
 
@@ -198,13 +188,11 @@ struct CompletionRequest {
 };
 
 std::string encode(const CompletionRequest& request);
-CompletionRequest decode_completion_request(std::string_view body);
 
 // ---- errors -------------------------------------------------------------------------------
 
-// {"error":{"code":status,"message":message}}
-std::string encode_error(int status, std::string_view message);
-// The "message" of an error body, or the raw body (truncated) when it is not one.
+// The "message" of an error body ({"error":{"code":status,"message":message}}), or the raw
+// body (truncated) when it is not one.
 std::string error_message(std::string_view body);
 
 }  // namespace weightsync

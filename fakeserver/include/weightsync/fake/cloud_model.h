@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "weightsync/clock.h"
 #include "weightsync/fake/bucket_store.h"
@@ -22,6 +25,9 @@
 #include "weightsync/fake/fault_plan.h"
 #include "weightsync/fake/load_plan.h"
 #include "weightsync/fake/random.h"
+#include "weightsync/fake/replica.h"
+#include "weightsync/trainer_jobs.h"
+#include "weightsync/wire.h"
 
 namespace weightsync::fake {
 

@@ -9,6 +9,7 @@
 // Stateless functions; safe from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <stdexcept>

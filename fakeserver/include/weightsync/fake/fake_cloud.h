@@ -8,15 +8,25 @@
 // thread-safe bucket store).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "weightsync/clock.h"
+#include "weightsync/fake/bucket_store.h"
 #include "weightsync/fake/cloud_model.h"
+#include "weightsync/fake/delta_codec.h"
+#include "weightsync/fake/fake_training_client.h"
+#include "weightsync/fake/fault_plan.h"
+#include "weightsync/fake/replica.h"
 #include "weightsync/fake/router.h"
 #include "weightsync/fake/sampling.h"
+#include "weightsync/transport.h"
+#include "weightsync/wire.h"
 
 namespace weightsync::fake {
 

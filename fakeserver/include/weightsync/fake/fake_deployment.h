@@ -6,10 +6,13 @@
 // Thread-safety: none (guarded by FakeCloud's lock).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "weightsync/clock.h"
 #include "weightsync/fake/bucket_store.h"
 #include "weightsync/fake/replica.h"
 #include "weightsync/wire.h"

@@ -23,7 +23,9 @@
 #include <string>
 #include <thread>
 
+#include "weightsync/clock.h"
 #include "weightsync/fake/fake_cloud.h"
+#include "weightsync/fake/sampling.h"
 
 namespace httplib {
 class Server;

@@ -5,6 +5,7 @@
 // Thread-safety: none; one training loop drives it (FakeCloud's router calls it under its lock).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "weightsync/fake/bucket_store.h"
+#include "weightsync/fake/delta_codec.h"
 #include "weightsync/fake/random.h"
+#include "weightsync/snapshot_chain.h"
 #include "weightsync/training_client.h"
 
 namespace weightsync::fake {

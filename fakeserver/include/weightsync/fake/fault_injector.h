@@ -8,11 +8,13 @@
 // Thread-safety: none; it lives inside CloudModel, under FakeCloud's lock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "weightsync/clock.h"

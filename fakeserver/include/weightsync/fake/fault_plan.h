@@ -8,6 +8,7 @@
 // Stateless parsing functions; safe from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -17,6 +17,7 @@
 
 #include "weightsync/clock.h"
 #include "weightsync/fake/bucket_store.h"
+#include "weightsync/fake/delta_codec.h"
 #include "weightsync/fake/load_plan.h"
 #include "weightsync/fake/prompt_cache.h"
 #include "weightsync/wire.h"

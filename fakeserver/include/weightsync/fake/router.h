@@ -1,6 +1,6 @@
 // The one place that parses and answers the deployment HTTP API (docs/SPEC.md section 5): wire in,
-// CloudModel operations, wire out. Every error is a JSON body from encode_error, and a rejected
-// request changes nothing.
+// CloudModel operations, wire out. Every error is a JSON body {"error":{"code","message"}}, and
+// a rejected request changes nothing.
 //
 // Thread-safety: none; FakeCloud calls it under its lock.
 #pragma once

@@ -6,13 +6,18 @@
 // Stateless functions; safe from any thread (apply_server_config: as FakeCloud).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "weightsync/fake/cloud_model.h"
 #include "weightsync/fake/fake_cloud.h"
+#include "weightsync/fake/fake_training_client.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/fake/replica.h"
+#include "weightsync/wire.h"
 
 namespace weightsync::fake {
 

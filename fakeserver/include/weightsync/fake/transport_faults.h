@@ -6,6 +6,8 @@
 // Stateless functions; safe from any thread.
 #pragma once
 
+#include <string_view>
+
 #include "weightsync/clock.h"
 #include "weightsync/transport.h"
 

@@ -136,8 +136,10 @@ struct Scenario {
 //    "load_error": 0.02, "load_stuck": 0.005, "slow_download": 0.05, "slow_download_factor": 4,
 //    "replica_restart": 0, "warmup_unavailable": 0.05}
 // or as a fault plan document without a seed: {"faults": [{"fault": "load_error", ...}, ...]}.
-// The plan document form; throws ScenarioError naming the field.
-fake::FaultPlan fault_plan_from_json(const nlohmann::ordered_json& faults);
+// The plan document form, found at `where` ("scenario.faults"); throws ScenarioError naming the
+// field.
+fake::FaultPlan fault_plan_from_json(const nlohmann::ordered_json& faults,
+                                     const std::string& where);
 // Sets the probability of `kind`'s random entry (adding it; 0 removes it) and returns the entry,
 // or null when removed.
 fake::FaultSpec* set_fault_probability(fake::FaultPlan& plan, fake::FaultKind kind, double p);
@@ -147,7 +149,8 @@ double fault_probability(const fake::FaultPlan& plan, fake::FaultKind kind);
 // plan document.
 nlohmann::ordered_json faults_to_json(const fake::FaultPlan& plan);
 
-// Reads and validates. Throws ScenarioError ("scenario field 'x.y': expected ..., got ...").
+// Reads and validates. Throws ScenarioError ("scenario.x.y: expected ..., got ..."; a null
+// field takes its default).
 Scenario parse_scenario(const nlohmann::ordered_json& json);
 Scenario parse_scenario_text(const std::string& text);
 // Throws ScenarioError for an unreadable file or bad JSON too, naming the path.
