@@ -204,46 +204,84 @@ fake::FaultPlan reference_fault_plan() {
   return f;
 }
 
-namespace {
+ReportData plan_report(const ReportOptions& options) {
+  if (options.staleness_budget < 0) {
+    throw std::invalid_argument("report: the staleness budget must be at least 0, got " +
+                                std::to_string(options.staleness_budget));
+  }
+  Scenario scenario = load_scenario(options.scenario_path);
+  if (options.steps) {
+    scenario = apply_overrides(scenario, ScenarioOverrides{{}, {}, {}, options.steps, {}});
+  }
+  return plan_report(options, scenario);
+}
 
-// Runs every policy of the grid over the seeds; throws with the scenario and seed on a failed
-// run or one that served wrong bytes.
-std::vector<PolicySummary> run_grid(const Scenario& base, const std::vector<std::uint64_t>& seeds,
-                                    int jobs, std::size_t offset, std::size_t total,
-                                    const std::function<void(std::size_t, std::size_t)>& progress) {
-  std::vector<Scenario> runs;
-  for (const ReportPolicy& p : report_policies()) {
-    for (std::uint64_t seed : seeds) {
-      ScenarioOverrides o;
-      o.policy = p.name;
-      o.interval = p.interval;
-      o.staleness_bound = p.staleness_bound;
-      o.seed = seed;
-      runs.push_back(apply_overrides(base, o));
-    }
-  }
-  const auto outcomes = run_sweep(runs, jobs, [&](std::size_t done, std::size_t) {
-    if (progress) progress(offset + done, total);
-  });
-  std::vector<PolicySummary> summaries;
-  std::size_t next = 0;
-  for (const ReportPolicy& p : report_policies()) {
-    std::vector<RunResult> results;
-    for (std::size_t i = 0; i < seeds.size(); ++i, ++next) {
-      const SweepOutcome& o = outcomes[next];
-      if (!o.result) throw std::runtime_error(o.error);
-      if (o.result->verification_failures > 0) {
-        throw SimulationError(o.scenario, "policy " + p.label +
-                                              " served bytes that differ from the trainer's "
-                                              "snapshot in " +
-                                              std::to_string(o.result->verification_failures) +
-                                              " syncs");
+ReportData plan_report(const ReportOptions& options, const Scenario& scenario) {
+  ReportData data;
+  data.options = options;
+  data.scenario = scenario;
+  data.seeds = options.seeds.empty() ? std::vector<std::uint64_t>{1, 2, 3} : options.seeds;
+  data.reference_faults = data.scenario.faults.faults.empty();
+  data.faults = data.reference_faults ? reference_fault_plan() : data.scenario.faults;
+  return data;
+}
+
+std::vector<ReportRun> report_runs(const ReportData& plan) {
+  std::vector<ReportRun> runs;
+  for (const bool faulty : {false, true}) {
+    Scenario base = plan.scenario;
+    base.faults = faulty ? plan.faults : fake::FaultPlan{};
+    for (const ReportPolicy& p : report_policies()) {
+      for (std::uint64_t seed : plan.seeds) {
+        ScenarioOverrides o;
+        o.policy = p.name;
+        o.interval = p.interval;
+        o.staleness_bound = p.staleness_bound;
+        o.seed = seed;
+        runs.push_back({apply_overrides(base, o), p.label, faulty});
       }
-      results.push_back(*o.result);
     }
-    summaries.push_back(summarize(p, results));
   }
-  return summaries;
+  return runs;
+}
+
+std::string ReportRun::name() const {
+  return std::string(faulty ? "faults" : "clean") + " / " + label + " / seed " +
+         std::to_string(scenario.seed);
+}
+
+const RunResult& checked_report_result(const ReportRun& run, const SweepOutcome& outcome) {
+  if (!outcome.result) throw std::runtime_error(outcome.error);
+  if (outcome.result->verification_failures > 0) {
+    throw SimulationError(run.scenario,
+                          "policy " + run.label +
+                              " served bytes that differ from the trainer's snapshot in " +
+                              std::to_string(outcome.result->verification_failures) + " syncs");
+  }
+  return *outcome.result;
+}
+
+void summarize_report(ReportData& data, const std::vector<RunResult>& results) {
+  const std::size_t per_policy = data.seeds.size();
+  const std::size_t per_grid = report_policies().size() * per_policy;
+  if (results.size() != 2 * per_grid) {
+    throw std::logic_error("summarize_report: expected " + std::to_string(2 * per_grid) +
+                           " results, got " + std::to_string(results.size()));
+  }
+  data.clean.clear();
+  data.faulty.clear();
+  for (std::size_t grid = 0; grid < 2; ++grid) {
+    auto& summaries = grid == 0 ? data.clean : data.faulty;
+    for (std::size_t p = 0; p < report_policies().size(); ++p) {
+      const auto first =
+          results.begin() + static_cast<std::ptrdiff_t>(grid * per_grid + p * per_policy);
+      summaries.push_back(summarize(
+          report_policies()[p],
+          std::vector<RunResult>(first, first + static_cast<std::ptrdiff_t>(per_policy))));
+    }
+  }
+  data.main = data.reference_faults ? data.clean : data.faulty;
+  data.recommendation = recommend(data.main, data.options.staleness_budget);
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -252,40 +290,26 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
 }
 
-}  // namespace
+void render_report(const ReportData& data) {
+  fs::create_directories(data.options.out_dir / "data");
+  write_plots(data, data.options.out_dir);
+  write_text(data.options.out_dir / "README.md", report_markdown(data));
+}
 
 Recommendation write_report(const ReportOptions& options,
                             const std::function<void(std::size_t, std::size_t)>& progress) {
-  if (options.staleness_budget < 0) {
-    throw std::invalid_argument("report: the staleness budget must be at least 0, got " +
-                                std::to_string(options.staleness_budget));
+  ReportData data = plan_report(options);
+  const std::vector<ReportRun> runs = report_runs(data);
+  std::vector<Scenario> scenarios;
+  for (const auto& run : runs) scenarios.push_back(run.scenario);
+  const auto outcomes = run_sweep(scenarios, options.jobs, progress);
+  std::vector<RunResult> results;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    results.push_back(checked_report_result(runs[i], outcomes[i]));
   }
-  ReportData data;
-  data.options = options;
-  data.scenario = load_scenario(options.scenario_path);
-  if (options.steps) {
-    data.scenario =
-        apply_overrides(data.scenario, ScenarioOverrides{{}, {}, {}, options.steps, {}});
-  }
-  data.seeds = options.seeds.empty() ? std::vector<std::uint64_t>{1, 2, 3} : options.seeds;
-
-  Scenario clean = data.scenario;
-  clean.faults = fake::FaultPlan{};
-  Scenario faulty = data.scenario;
-  data.reference_faults = data.scenario.faults.faults.empty();
-  if (data.reference_faults) faulty.faults = reference_fault_plan();
-  data.faults = faulty.faults;
-
-  const std::size_t per_grid = report_policies().size() * data.seeds.size();
-  data.clean = run_grid(clean, data.seeds, options.jobs, 0, 2 * per_grid, progress);
-  data.faulty = run_grid(faulty, data.seeds, options.jobs, per_grid, 2 * per_grid, progress);
-  data.main = data.reference_faults ? data.clean : data.faulty;
-  data.recommendation = recommend(data.main, options.staleness_budget);
+  summarize_report(data, results);
   if (!options.calibration_dir.empty()) data.calibration = run_calibration(options.calibration_dir);
-
-  fs::create_directories(options.out_dir / "data");
-  write_plots(data, options.out_dir);
-  write_text(options.out_dir / "README.md", report_markdown(data));
+  render_report(data);
   return data.recommendation;
 }
 

@@ -7,6 +7,7 @@
 
 #include "weightsync/sim/calibration.h"
 #include "weightsync/sim/report.h"
+#include "weightsync/sim/sweep.h"
 
 namespace weightsync::sim {
 
@@ -24,6 +25,34 @@ struct ReportData {
   Recommendation recommendation;
   std::vector<CalibrationCheck> calibration;  // empty: not run
 };
+
+// Computing a report is split so that a job array can share it out (report_shards.h): plan the
+// grid, run it (all of it, or a shard's share), summarize the results, render the files.
+
+// The options resolved: the scenario as run (loaded, steps applied), the seeds and the fault plan.
+ReportData plan_report(const ReportOptions& options);
+// The same with the scenario as run given (a shard's manifest holds it).
+ReportData plan_report(const ReportOptions& options, const Scenario& scenario);
+
+// One run of the grid.
+struct ReportRun {
+  Scenario scenario;  // policy and seed applied, faults or none
+  std::string label;  // the policy's label
+  bool faulty = false;
+  std::string name() const;  // "faults / async k=2 / seed 3"
+};
+// Every policy x every seed without faults, then the same with the plan's faults.
+std::vector<ReportRun> report_runs(const ReportData& plan);
+// The outcome's result; throws (with the scenario and seed) for a run that failed or served
+// bytes other than the trainer's.
+const RunResult& checked_report_result(const ReportRun& run, const SweepOutcome& outcome);
+// Fills clean, faulty, main and the recommendation from one result per run of report_runs(data),
+// in that order.
+void summarize_report(ReportData& data, const std::vector<RunResult>& results);
+// Writes options.out_dir: README.md, the PNGs and data/.
+void render_report(const ReportData& data);
+// Writes `text` to `path` as is; throws std::runtime_error naming the path.
+void write_text(const std::filesystem::path& path, const std::string& text);
 
 // File names of the plots, relative to the report's folder.
 inline constexpr const char* kStalenessPlot = "staleness_vs_interval.png";

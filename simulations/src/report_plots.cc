@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,12 +27,6 @@ std::string quoted(const std::string& text) {
 // A data-file column: double quotes keep a label with spaces in one column.
 std::string label_column(const std::string& label) {
   return "\"" + label + "\"";
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
 }
 
 // The synchronous policies by interval: every step and every N (`refresh` false), or the
@@ -239,12 +232,12 @@ void run_gnuplot(const std::string& program, const fs::path& dir) {
 
 void write_plots(const ReportData& d, const fs::path& out_dir) {
   const fs::path data = out_dir / "data";
-  write_file(data / "sync.dat", sync_table(d.main, false));
-  write_file(data / "refresh.dat", sync_table(d.main, true));
-  write_file(data / "async.dat", async_table(d.main));
-  write_file(data / "histogram.dat", histogram_table(d.main));
-  write_file(data / "faults.dat", fault_table(d));
-  write_file(data / "plots.gp", plot_script(d));
+  write_text(data / "sync.dat", sync_table(d.main, false));
+  write_text(data / "refresh.dat", sync_table(d.main, true));
+  write_text(data / "async.dat", async_table(d.main));
+  write_text(data / "histogram.dat", histogram_table(d.main));
+  write_text(data / "faults.dat", fault_table(d));
+  write_text(data / "plots.gp", plot_script(d));
   run_gnuplot(d.options.gnuplot, out_dir);
 }
 

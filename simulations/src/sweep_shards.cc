@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,14 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) throw std::runtime_error("merge: cannot read '" + path.string() + "'");
-  return text.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -45,8 +38,8 @@ LoadedShard load_shard(const fs::path& dir) {
                              "K/N`");
   }
   LoadedShard shard{
-      dir, decode_shard_manifest(read_text(manifest_path), manifest_path.string()), {}};
-  auto lines = lines_of(read_text(dir / "summary.csv"));
+      dir, decode_shard_manifest(read_shard_file(manifest_path), manifest_path.string()), {}};
+  auto lines = lines_of(read_shard_file(dir / "summary.csv"));
   if (lines.empty() || lines.front() != csv_header()) {
     throw std::runtime_error("merge: '" + (dir / "summary.csv").string() +
                              "' does not start with the summary header");
@@ -62,6 +55,26 @@ LoadedShard load_shard(const fs::path& dir) {
 }
 
 }  // namespace
+
+std::string read_shard_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) throw std::runtime_error("merge: cannot read '" + path.string() + "'");
+  return text.str();
+}
+
+void require_every_shard(const std::set<int>& present, int count) {
+  std::string missing;
+  for (int k = 0; k < count; ++k) {
+    if (!present.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+  }
+  if (!missing.empty()) {
+    throw std::runtime_error("merge: incomplete: shard(s) " + missing + " of " +
+                             std::to_string(count) + " missing; got " +
+                             std::to_string(present.size()) + " of " + std::to_string(count));
+  }
+}
 
 std::string encode_shard_manifest(const ShardManifest& m) {
   const json doc = {{"shard", m.shard.index},
@@ -122,15 +135,9 @@ MergedSweep merge_sweep_shards(const std::vector<fs::path>& dirs) {
     shards.emplace(index, std::move(shard));
   }
   const int count = first.manifest.shard.count;
-  std::string missing;
-  for (int k = 0; k < count; ++k) {
-    if (!shards.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
-  }
-  if (!missing.empty()) {
-    throw std::runtime_error("merge: incomplete: shard(s) " + missing + " of " +
-                             std::to_string(count) + " missing; got " +
-                             std::to_string(shards.size()) + " of " + std::to_string(count));
-  }
+  std::set<int> present;
+  for (const auto& entry : shards) present.insert(entry.first);
+  require_every_shard(present, count);
   const auto& grid = first.manifest.grid;
   std::vector<const std::string*> rows(grid.size(), nullptr);
   MergedSweep merged;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,6 +88,31 @@ inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// Runs `program args --shard K/count --out dir/sK` for every K as concurrent processes (a job
+// array on one machine). Succeeds when every task exits 0 and wrote dir/sK/`manifest`.
+inline ::testing::AssertionResult run_shards_concurrently(const std::string& program,
+                                                          const std::string& args, int count,
+                                                          const std::filesystem::path& dir,
+                                                          const std::string& manifest) {
+  std::string script;
+  for (int k = 0; k < count; ++k) {
+    script += "( " + program + " " + args + " --shard " + std::to_string(k) + "/" +
+              std::to_string(count) + " --out " + (dir / ("s" + std::to_string(k))).string() +
+              " > /dev/null || echo failed > " + (dir / "shard-failed").string() + " ) & ";
+  }
+  script += "wait";
+  if (std::system(("bash -c '" + script + "'").c_str()) != 0 ||
+      std::filesystem::exists(dir / "shard-failed")) {
+    return ::testing::AssertionFailure() << "a shard failed: " << script;
+  }
+  for (int k = 0; k < count; ++k) {
+    if (!std::filesystem::exists(dir / ("s" + std::to_string(k)) / manifest)) {
+      return ::testing::AssertionFailure() << "shard " << k << " wrote no " << manifest;
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace weightsync::sim::testing

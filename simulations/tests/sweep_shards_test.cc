@@ -22,9 +22,7 @@ using testing::read_file;
 
 class SweepShards : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = testing::fresh_test_dir("weightsync-shard-test");
-  }
+  void SetUp() override { dir_ = testing::fresh_test_dir("weightsync-shard-test"); }
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs `args` of weightsync-sim with stdout and stderr into dir_/out.txt; the exit status.
@@ -43,18 +41,10 @@ class SweepShards : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Every shard of `count`, as concurrent processes, into dir_/s0 .. s{count-1}.
   void run_shards(int count) {
-    std::string script;
-    for (int k = 0; k < count; ++k) {
-      script += std::string(WEIGHTSYNC_SIM_PROGRAM) + " " + sweep_args() + " --shard " +
-                std::to_string(k) + "/" + std::to_string(count) + " --out " +
-                path("s" + std::to_string(k)) + " > /dev/null & ";
-    }
-    script += "wait";
-    ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0);
-    for (int k = 0; k < count; ++k) {
-      ASSERT_TRUE(fs::exists(dir_ / ("s" + std::to_string(k)) / kShardManifestFile)) << k;
-    }
+    ASSERT_TRUE(testing::run_shards_concurrently(WEIGHTSYNC_SIM_PROGRAM, sweep_args(), count, dir_,
+                                                 kShardManifestFile));
   }
+
   fs::path dir_;
 };
 

@@ -16,6 +16,7 @@
 #include "weightsync/log.h"
 #include "weightsync/sim/calibration.h"
 #include "weightsync/sim/report.h"
+#include "weightsync/sim/report_shards.h"
 #include "weightsync/sim/simulation.h"
 #include "weightsync/sim/sweep.h"
 #include "weightsync/sim/sweep_shards.h"
@@ -148,14 +149,24 @@ int sweep_command(const std::string& scenario_path, SweepSpec spec, std::optiona
   return failures ? 1 : 0;
 }
 
-// Joins shard directories into `out_dir`: every run's JSON and the unsharded summary.csv.
-int merge_command(const std::vector<std::string>& dirs, const fs::path& out_dir) {
+// Joins shard directories into `out_dir`: for a sweep every run's JSON and the unsharded
+// summary.csv, for a report the unsharded report.
+int merge_command(const std::vector<std::string>& dirs, const fs::path& out_dir,
+                  const std::string& gnuplot) {
   std::vector<fs::path> paths(dirs.begin(), dirs.end());
   for (const auto& dir : paths) {
     if (fs::exists(out_dir) && fs::exists(dir) && fs::equivalent(dir, out_dir)) {
       throw std::runtime_error("merge: --out '" + out_dir.string() +
                                "' is one of the shard directories; expected a new directory");
     }
+  }
+  if (!paths.empty() && is_report_shard(paths.front())) {
+    const Recommendation rec = merge_report_shards(paths, out_dir, gnuplot);
+    std::cout << "report of " << dirs.size() << " shards written to "
+              << (out_dir / "README.md").string()
+              << " (recommended: " << (rec.chosen ? rec.policy_label : "none within the budget")
+              << ")\n";
+    return 0;
   }
   const MergedSweep merged = merge_sweep_shards(paths);
   fs::create_directories(out_dir);
@@ -199,8 +210,17 @@ int replay_command(const std::string& json_path, const std::string& json_out) {
   return 1;
 }
 
-int report_command(const ReportOptions& options) {
+int report_command(const ReportOptions& options,
+                   const std::optional<weightsync::fake::JobShard>& shard) {
   ProgressBar bar(isatty(STDOUT_FILENO) != 0);
+  if (shard) {
+    const std::size_t runs = write_report_shard(
+        options, *shard, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+    std::cout << runs << " runs of report shard " << shard->text() << " written to "
+              << (options.out_dir / kReportShardFile).string()
+              << "; join every shard's directory with `weightsync-sim merge`\n";
+    return 0;
+  }
   const Recommendation rec =
       write_report(options, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
   std::cout << "report written to " << (options.out_dir / "README.md").string() << " ("
@@ -273,10 +293,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> merge_dirs;
   std::string merge_out;
   auto* merge = app.add_subcommand(
-      "merge", "Join the --out directories of every shard of a sweep into one summary.csv");
+      "merge",
+      "Join the --out directories of every shard of a sweep into one summary.csv, or of every "
+      "shard of a report into its README.md, PNGs and data/");
   merge->add_option("dirs", merge_dirs, "The shard directories")->required();
-  merge->add_option("--out", merge_out, "Directory for every run's JSON and summary.csv")
+  merge
+      ->add_option("--out", merge_out,
+                   "Directory for every run's JSON and summary.csv (or the report)")
       ->required();
+  std::string merge_gnuplot = "gnuplot";
+  merge->add_option("--gnuplot", merge_gnuplot,
+                    "The gnuplot program, for report shards (default gnuplot)");
 
   std::string replay_json;
   std::string replay_out;
@@ -304,6 +331,11 @@ int main(int argc, char** argv) {
   report->add_option("--jobs", report_options.jobs, "Runs in parallel (threads)")
       ->check(CLI::Range(1, 1024));
   report->add_option("--gnuplot", report_options.gnuplot, "The gnuplot program (default gnuplot)");
+  std::string report_shard_text;
+  report->add_option("--shard", report_shard_text,
+                     "K/N: run only task K's share of the grid (every N-th run from run K, K "
+                     "from 0) and write DIR/report-shard.json; `merge` renders the report from "
+                     "all N");
 
   std::string calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
   std::string calibration_md;
@@ -324,13 +356,17 @@ int main(int argc, char** argv) {
       if (!shard_text.empty()) shard = weightsync::fake::parse_job_shard(shard_text, "--shard");
       return sweep_command(scenario_path, spec, sweep_steps, jobs, out_dir, shard, !sweep_no_wall);
     }
-    if (*merge) return merge_command(merge_dirs, merge_out);
+    if (*merge) return merge_command(merge_dirs, merge_out, merge_gnuplot);
     if (*replay) return replay_command(replay_json, replay_out);
     if (*report) {
       report_options.scenario_path = report_scenario;
       report_options.out_dir = report_out;
       report_options.calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
-      return report_command(report_options);
+      std::optional<weightsync::fake::JobShard> shard;
+      if (!report_shard_text.empty()) {
+        shard = weightsync::fake::parse_job_shard(report_shard_text, "--shard");
+      }
+      return report_command(report_options, shard);
     }
     if (*calibrate) return calibrate_command(calibration_dir, calibration_md);
     if (*policies) {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,13 @@ struct ShardManifest {
 std::string encode_shard_manifest(const ShardManifest& manifest);
 // Throws std::runtime_error naming `where` and the field for a manifest it cannot use.
 ShardManifest decode_shard_manifest(std::string_view text, const std::string& where);
+
+// What merging sweep and report shards shares. The whole file; throws std::runtime_error
+// "merge: cannot read '<path>'".
+std::string read_shard_file(const std::filesystem::path& path);
+// Throws "merge: incomplete: shard(s) 2 of 3 missing; got 2 of 3" unless every index of
+// 0..count-1 is present.
+void require_every_shard(const std::set<int>& present, int count);
 
 struct MergedSweep {
   std::string summary_csv;                       // header, then one row per run in grid order
