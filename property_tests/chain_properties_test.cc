@@ -14,7 +14,7 @@ namespace {
 WorldConfig random_config(bool over_http) {
   WorldConfig c;
   c.lora_rank = *rc::gen::element(0, 0, 0, 8);
-  c.first_checkpoint_type = *rc::gen::element<std::string>("base", "delta");
+  c.first_checkpoint_type = *rc::gen::element(CheckpointKind::base, CheckpointKind::delta);
   c.replicas = *rc::gen::inRange(1, 4);
   c.transition_type = *rc::gen::element<std::string>("ASYNC", "SYNC");
   c.hotload_timeout_s = *rc::gen::element(15.0, 30.0, 60.0);

@@ -14,15 +14,13 @@ class ProductionSyncer final : public SyncerUnderTest {
       : syncer_(trainer, std::move(options), clock) {}
   std::string save_and_hotload(const std::string& name,
                                std::optional<CheckpointKind> explicit_kind) override {
-    std::optional<std::string> type;
-    if (explicit_kind) type = std::string(to_string(*explicit_kind));
-    return syncer_.save_and_hotload(name, type);
+    return syncer_.save_and_hotload(name, explicit_kind);
   }
   std::optional<std::string> save_only(const std::string& name) override {
     return syncer_.save_only(name);
   }
   bool hotload(const std::string& snapshot, CheckpointKind kind) override {
-    return syncer_.hotload(snapshot, std::string(to_string(kind)));
+    return syncer_.hotload(snapshot, kind);
   }
   void reset_delta_chain() override { syncer_.reset_delta_chain(); }
   std::string base_identity() const override { return syncer_.chain().base_identity; }
@@ -43,9 +41,7 @@ class ServiceSyncer final : public SyncerUnderTest {
   }
   std::string save_and_hotload(const std::string& name,
                                std::optional<CheckpointKind> explicit_kind) override {
-    std::optional<std::string> type;
-    if (explicit_kind) type = std::string(to_string(*explicit_kind));
-    const SamplerSave saved = service_.save_weights_for_sampler(name, type);
+    const SamplerSave saved = service_.save_weights_for_sampler(name, explicit_kind);
     return service_.create_sampling_client(saved.path).snapshot_identity();
   }
   std::optional<std::string> save_only(const std::string& name) override {
@@ -73,8 +69,7 @@ class ServiceSyncer final : public SyncerUnderTest {
 class ReferencePort final : public SyncerUnderTest {
  public:
   ReferencePort(TrainingClient& trainer, DeploymentManager& manager, const SyncerSettings& s)
-      : syncer_(trainer, manager, s.deployment_id, s.base_model, seconds(s.hotload_timeout_s),
-                s.lora_rank) {}
+      : syncer_(trainer, manager, s.deployment_id, s.base_model, s.hotload_timeout, s.lora_rank) {}
   std::string save_and_hotload(const std::string& name,
                                std::optional<CheckpointKind> explicit_kind) override {
     return syncer_.save_and_hotload(name, explicit_kind);
@@ -101,12 +96,12 @@ std::unique_ptr<SyncerUnderTest> make_production_syncer(TrainingClient& trainer,
   o.deploy_mgr = &manager;
   o.deployment_id = s.deployment_id;
   o.base_model = s.base_model;
-  o.hotload_timeout = s.hotload_timeout_s;
+  o.hotload_timeout = s.hotload_timeout;
   o.first_checkpoint_type = s.first_checkpoint_type;
   o.warmup_max_retries = s.warmup_max_retries;
   o.lora_rank = s.lora_rank;
-  o.hotload_ready_timeout = 60;
-  o.hotload_ready_poll_interval = 1;
+  o.hotload_ready_timeout = seconds(60);
+  o.hotload_ready_poll_interval = seconds(1);
   return std::make_unique<ProductionSyncer>(trainer, std::move(o), clock);
 }
 
@@ -118,7 +113,7 @@ std::unique_ptr<SyncerUnderTest> make_service_syncer(
   c.lora_rank = s.lora_rank;
   c.trainer_job_id = trainer_job_id;
   c.deployment_id = s.deployment_id;
-  c.hotload_timeout = seconds(s.hotload_timeout_s);
+  c.hotload_timeout = s.hotload_timeout;
   c.warmup_max_retries = s.warmup_max_retries;
   c.poll_interval = seconds(1);
   c.deployment_timeout = seconds(60);

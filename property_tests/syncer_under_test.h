@@ -36,8 +36,8 @@ class TrainerProxy final : public TrainingClient {
 struct SyncerSettings {
   std::string deployment_id;
   std::string base_model;
-  double hotload_timeout_s = 30;
-  std::string first_checkpoint_type = "base";
+  Duration hotload_timeout = seconds(30);
+  CheckpointKind first_checkpoint_type = CheckpointKind::base;
   int warmup_max_retries = 2;
   int lora_rank = 0;
 };

@@ -65,7 +65,7 @@ WorldStats& world_stats() {
 }
 
 std::ostream& operator<<(std::ostream& os, const WorldConfig& c) {
-  return os << "{lora_rank=" << c.lora_rank << " first=" << c.first_checkpoint_type
+  return os << "{lora_rank=" << c.lora_rank << " first=" << to_string(c.first_checkpoint_type)
             << " replicas=" << c.replicas << " transition=" << c.transition_type
             << " hotload_timeout=" << c.hotload_timeout_s
             << "s warmup_retries=" << c.warmup_max_retries
@@ -121,7 +121,7 @@ World::World(const WorldConfig& config, SyncerKind kind, fake::FaultPlan faults)
   SyncerSettings s;
   s.deployment_id = kDeployment;
   s.base_model = kBaseModel;
-  s.hotload_timeout_s = config_.hotload_timeout_s;
+  s.hotload_timeout = seconds(config_.hotload_timeout_s);
   s.first_checkpoint_type = config_.first_checkpoint_type;
   s.warmup_max_retries = config_.warmup_max_retries;
   s.lora_rank = config_.lora_rank;

@@ -16,6 +16,7 @@
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/fake_server.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/snapshot_chain.h"
 
 namespace weightsync::props {
 
@@ -24,7 +25,7 @@ enum class SyncerKind { production, service, reference };
 // Everything a run draws before its first command.
 struct WorldConfig {
   int lora_rank = 0;
-  std::string first_checkpoint_type = "base";
+  CheckpointKind first_checkpoint_type = CheckpointKind::base;
   int replicas = 1;
   std::string transition_type = "ASYNC";
   double hotload_timeout_s = 30;

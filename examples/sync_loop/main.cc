@@ -112,9 +112,9 @@ int run(const Options& o) {
   so.deploy_mgr = &manager;
   so.deployment_id = "policy";
   so.base_model = dc.base_model;
-  so.hotload_timeout = 10;
+  so.hotload_timeout = seconds(10);
   so.warmup_max_retries = 1;
-  so.hotload_ready_poll_interval = 0.05;
+  so.hotload_ready_poll_interval = std::chrono::milliseconds(50);
   WeightSyncer syncer(trainer, so);
 
   std::printf("%5s %-6s %10s %8s %10s %9s %9s  %s\n", "step", "kind", "bytes", "save_ms",
@@ -133,7 +133,9 @@ int run(const Options& o) {
       synced = true;
       outcome = "loaded; warmup failed (reported, chain advanced)";
     } catch (const Error& e) {
-      outcome = std::string("FAILED, next save is a base: ") + e.what();
+      // Any error out of a sync has reset the chain; the remedy says what else to do.
+      outcome =
+          "FAILED (" + std::string(to_string(e.remedy())) + "), next save is a base: " + e.what();
       if (outcome.size() > 110) outcome = outcome.substr(0, 107) + "...";
     }
     const SyncRecord& r = syncer.last_sync();
@@ -143,7 +145,8 @@ int run(const Options& o) {
     std::printf(
         "%5d %-6s %10llu %8.1f %10.1f %9.1f %9s  %s\n", step,
         std::string(to_string(r.kind)).c_str(), static_cast<unsigned long long>(stored),
-        r.timings.save_s * 1e3, r.timings.hotload_s * 1e3, r.timings.warmup_s * 1e3,
+        to_seconds(r.timings.save) * 1e3, to_seconds(r.timings.hotload) * 1e3,
+        to_seconds(r.timings.warmup) * 1e3,
         synced ? (std::ostringstream() << std::hex << trainer.checksum()).str().c_str() : "-",
         outcome.c_str());
     if (synced) {

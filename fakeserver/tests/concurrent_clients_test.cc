@@ -92,7 +92,7 @@ class ConcurrentClients : public ::testing::Test {
       options.deploy_mgr = &manager;
       options.deployment_id = loop.deployment;
       options.base_model = kBaseModel;
-      options.hotload_timeout = 120;
+      options.hotload_timeout = seconds(120);
       WeightSyncer syncer(*loop.trainer, options, clock);
       for (int step = 0; step < kSteps; ++step) {
         loop.trainer->step();

@@ -43,9 +43,9 @@ struct World {
     o.deploy_mgr = manager.get();
     o.deployment_id = "d";
     o.base_model = kBaseModel;
-    o.hotload_timeout = 60;
-    o.hotload_ready_timeout = 60;
-    o.hotload_ready_poll_interval = 1;
+    o.hotload_timeout = seconds(60);
+    o.hotload_ready_timeout = seconds(60);
+    o.hotload_ready_poll_interval = seconds(1);
     o.warmup_max_retries = 3;
     return o;
   }
@@ -148,7 +148,7 @@ TEST(FaultPlan, LoadErrorRaisesHotloadFailedAndTheReplicaKeepsItsSnapshot) {
 TEST(FaultPlan, StuckLoadTimesOutAndTheNextBaseReplacesIt) {
   World w;
   w.install(R"({"faults":[{"fault":"load_stuck","count":1}]})");
-  EXPECT_THROW(w.sync("s1"), Timeout);
+  EXPECT_THROW(w.sync("s1"), HotloadTimeout);
   EXPECT_EQ(w.replica().stage, "loading");
   w.expect_recovers_with_a_base("s2");
 }
@@ -178,11 +178,11 @@ TEST(FaultPlan, ReplicaRestartMidDeltaIsResubmittedAndFailsFastNotAtTheTimeout) 
   try {
     w.sync("s1");
     FAIL() << "expected HotloadFailed";
-  } catch (const Timeout& e) {
+  } catch (const HotloadTimeout& e) {
     FAIL() << "waited out the timeout instead of resubmitting: " << e.what();
   } catch (const HotloadFailed&) {
   }
-  EXPECT_LT(w.clock.now() - start, seconds(w.syncer_options().hotload_timeout));
+  EXPECT_LT(w.clock.now() - start, w.syncer_options().hotload_timeout);
   EXPECT_EQ(w.replica().restarts, 1);
   EXPECT_EQ(w.replica().served_identity, "");
   w.expect_recovers_with_a_base("s2");
@@ -234,12 +234,12 @@ TEST(FaultPlan, StaleCacheServesTheOlderObjectOfAReusedNameAndTheSyncerWarns) {
   World w;
   w.install(R"({"faults":[{"fault":"stale_cache","atSeconds":0}]})");
   w.trainer->step();
-  w.syncer->save_and_hotload("a", "base");
+  w.syncer->save_and_hotload("a", CheckpointKind::base);
   const std::uint32_t old_a = w.trainer->checksum();
   w.sync("b");
   LogCapture warnings;
   w.trainer->step();
-  w.syncer->save_and_hotload("a", "base");
+  w.syncer->save_and_hotload("a", CheckpointKind::base);
   const bool warned = std::any_of(warnings.messages().begin(), warnings.messages().end(),
                                   [](const std::string& m) { return m.find("a-") != m.npos; });
   EXPECT_TRUE(warned) << "expected a warning about the reused name";
@@ -319,14 +319,14 @@ TEST(FaultPlan, SlowDownloadStretchesTheLoadWithinTheTimeout) {
   World w;
   w.install(R"({"faults":[{"fault":"slow_download","count":1,"factor":10}]})");
   w.sync("s1");
-  EXPECT_GT(w.syncer->last_sync().timings.hotload_s, 10.0);
+  EXPECT_GT(w.syncer->last_sync().timings.hotload, seconds(10));
   w.expect_all_serve_trainer();
 }
 
 TEST(FaultPlan, SlowDownloadPastTheTimeoutRaisesTimeout) {
   World w;
   w.install(R"({"faults":[{"fault":"slow_download","count":1,"factor":1000}]})");
-  EXPECT_THROW(w.sync("s1"), Timeout);
+  EXPECT_THROW(w.sync("s1"), HotloadTimeout);
   w.clock.advance(seconds(2000));
   w.expect_recovers_with_a_base("s2");
 }
@@ -362,7 +362,7 @@ TEST(FaultPlan, LatencyDelaysTheAnswerOnTheClock) {
   w.install(R"({"faults":[{"fault":"latency","count":1,"delaySeconds":7,"method":"POST",
                            "path":"/hot_load/"}]})");
   w.sync("s1");
-  EXPECT_GE(w.syncer->last_sync().timings.hotload_s, 7.0);
+  EXPECT_GE(w.syncer->last_sync().timings.hotload, seconds(7));
   w.expect_all_serve_trainer();
 }
 

@@ -56,7 +56,7 @@ class SyncAgainstFake : public ::testing::TestWithParam<Setup> {
     o.deployment_id = "d";
     o.base_model = kBaseModel;
     o.lora_rank = GetParam().lora_rank;
-    o.hotload_timeout = 120;
+    o.hotload_timeout = seconds(120);
     return o;
   }
 
@@ -112,8 +112,7 @@ TEST_P(SyncAgainstFake, SplitSaveAndSync) {
     trainer->step();
     const auto name = syncer.save_only("step-" + std::to_string(step));
     ASSERT_TRUE(name);
-    const std::string kind(to_string(syncer.last_sync().kind));
-    ASSERT_TRUE(syncer.hotload(*name, kind)) << syncer.last_sync().error;
+    ASSERT_TRUE(syncer.hotload(*name, syncer.last_sync().kind)) << syncer.last_sync().error;
     expect_served(*trainer);
   }
 }

@@ -156,22 +156,28 @@ Deployment DeploymentManager::get_deployment(const std::string& deployment_id) {
 }
 
 Deployment DeploymentManager::wait_for_deployment_ready(const std::string& deployment_id,
-                                                        Duration timeout) {
+                                                        Duration timeout,
+                                                        std::optional<Duration> poll_interval) {
+  const Duration interval = poll_interval.value_or(options_.deployment_poll_interval);
+  if (interval <= Duration::zero()) {
+    throw InvalidArgument("wait_for_deployment_ready: expected a positive poll interval, got " +
+                          std::to_string(to_seconds(interval)) + " s");
+  }
   const Deadline deadline(clock_, timeout);
   for (;;) {
     Deployment d = get_deployment(deployment_id);
     if (d.state == kStateReady) return d;
     if (is_terminal_state(d.state)) {
-      throw ApiError(200, encode(d),
-                     "deployment '" + deployment_id + "': expected state READY, got " + d.state +
-                         "; it will not become ready, create it again");
+      throw DeploymentFailed("deployment '" + deployment_id + "': expected state READY, got " +
+                             d.state + " (" + d.status_message +
+                             "); it will not serve, delete it and create another");
     }
     if (deadline.passed()) {
       throw Timeout("deployment '" + deployment_id + "': expected state READY within " +
                     std::to_string(to_seconds(timeout)) + " s, still " + d.state +
                     "; wait longer or check the deployment's events");
     }
-    deadline.sleep(options_.deployment_poll_interval);
+    deadline.sleep(interval);
   }
 }
 
@@ -294,13 +300,13 @@ HotloadStatus DeploymentManager::wait_for_hotload(const std::string& deployment_
       last_error = e.what();
     }
     if (deadline.passed()) {
-      throw Timeout("hotload of '" + identity + "' onto '" + deployment_id + "' not done after " +
-                    std::to_string(to_seconds(deadline.waited())) +
-                    " s: expected every replica ready and "
-                    "serving '" +
-                    identity + "', got: " + describe_replicas(status) +
-                    (last_error.empty() ? "" : "; last poll failed: " + last_error) +
-                    ". Raise hotload_timeout or check the deployment's bandwidth");
+      throw HotloadTimeout("hotload of '" + identity + "' onto '" + deployment_id +
+                           "' not done after " + std::to_string(to_seconds(deadline.waited())) +
+                           " s: expected every replica ready and "
+                           "serving '" +
+                           identity + "', got: " + describe_replicas(status) +
+                           (last_error.empty() ? "" : "; last poll failed: " + last_error) +
+                           ". Raise hotload_timeout or check the deployment's bandwidth");
     }
     deadline.sleep(options_.hotload_poll_interval);
   }

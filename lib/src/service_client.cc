@@ -108,14 +108,14 @@ const Provisioned& ServiceClient::provision() {
   sync.deploy_mgr = &deployments_;
   sync.deployment_id = progress_.deployment_id;
   sync.base_model = config_.base_model;
-  sync.hotload_timeout = to_seconds(config_.hotload_timeout);
+  sync.hotload_timeout = config_.hotload_timeout;
   sync.compression_format = config_.compression_format;
   sync.warmup_after_hotload = config_.warmup_after_hotload;
   sync.warmup_max_retries = config_.warmup_max_retries;
   sync.reset_prompt_cache = config_.reset_prompt_cache;
   sync.lora_rank = config_.lora_rank;
-  sync.hotload_ready_timeout = to_seconds(config_.deployment_timeout);
-  sync.hotload_ready_poll_interval = to_seconds(config_.poll_interval);
+  sync.hotload_ready_timeout = config_.deployment_timeout;
+  sync.hotload_ready_poll_interval = config_.poll_interval;
   // A fresh chain: whatever the deployment served before (another trainer, an older session)
   // is not its base, so the first refresh is a full base.
   chain_ = std::make_unique<SyncChain>(kOwner, *trainer_, sync, clock_);
@@ -214,7 +214,7 @@ void ServiceClient::provision_deployment() {
     create.for_training = true;
     deployments_.create_or_get_deployment(id, create);
     progress_.deployment_created = true;
-    wait_deployment_ready(id, config_.deployment_timeout);
+    deployments_.wait_for_deployment_ready(id, config_.deployment_timeout, config_.poll_interval);
     deployment_ready_ = true;
     return;
   }
@@ -238,7 +238,7 @@ void ServiceClient::provision_deployment() {
     update.max_replica_count = config_.replica_count;
   }
   if (update_mask(update).empty()) {
-    wait_deployment_ready(id, config_.deployment_timeout);
+    deployments_.wait_for_deployment_ready(id, config_.deployment_timeout, config_.poll_interval);
     deployment_ready_ = true;
     return;
   }
@@ -294,31 +294,12 @@ void ServiceClient::provision_deployment() {
   }
 }
 
-void ServiceClient::wait_deployment_ready(const std::string& id, Duration timeout) {
-  const Deadline deadline(clock_, timeout);
-  for (;;) {
-    const Deployment d = deployments_.get_deployment(id);
-    if (d.state == kStateReady) return;
-    if (is_terminal_state(d.state)) {
-      throw DeploymentFailed(std::string(kOwner) + ": deployment '" + id +
-                             "': expected READY, got " + d.state + " (" + d.status_message +
-                             "); it will not serve, delete it and let a new client create one");
-    }
-    if (deadline.passed()) {
-      throw Timeout(std::string(kOwner) + ": deployment '" + id + "': expected READY within " +
-                    std::to_string(to_seconds(timeout)) + " s, got " + d.state +
-                    "; raise deployment_timeout or check the deployment");
-    }
-    deadline.sleep(config_.poll_interval);
-  }
-}
-
-SamplerSave ServiceClient::save_weights_for_sampler(
-    const std::string& name, const std::optional<std::string>& checkpoint_type) {
+SamplerSave ServiceClient::save_weights_for_sampler(const std::string& name,
+                                                    std::optional<CheckpointKind> checkpoint_type) {
   provision();
   last_ = SyncRecord{};
   chain_->save(last_, name, checkpoint_type);
-  kinds_[last_.snapshot_name] = std::string(to_string(last_.kind));
+  kinds_[last_.snapshot_name] = last_.kind;
   paths_[last_.path] = last_.snapshot_name;
   return SamplerSave{last_.path, last_.snapshot_name};
 }
@@ -377,8 +358,8 @@ void ServiceClient::close() {
     });
   }
   if (!failures.empty()) {
-    throw Error(std::string(kOwner) + ": close: expected every cleanup to succeed, got " +
-                failures + "; the rest was released, retry close for these");
+    throw CleanupFailed(std::string(kOwner) + ": close: expected every cleanup to succeed, got " +
+                        failures + "; the rest was released, retry close for these");
   }
   closed_ = true;
 }

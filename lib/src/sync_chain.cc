@@ -7,6 +7,21 @@
 
 namespace weightsync {
 
+namespace {
+
+bool is_known(CheckpointKind kind) {
+  return kind == CheckpointKind::base || kind == CheckpointKind::delta ||
+         kind == CheckpointKind::merged_base;
+}
+
+// "base", or the number of a value outside the enum (only a cast can make one).
+std::string describe(CheckpointKind kind) {
+  if (is_known(kind)) return std::string(to_string(kind));
+  return "CheckpointKind(" + std::to_string(static_cast<int>(kind)) + ")";
+}
+
+}  // namespace
+
 std::string served_everywhere(const HotloadStatus& status) {
   if (status.replicas.empty()) return "";
   const std::string& first = status.replicas.front().current_snapshot_identity;
@@ -20,27 +35,29 @@ void SyncChain::require(bool ok, const std::string& message) const {
   if (!ok) throw InvalidArgument(owner_ + ": " + message);
 }
 
+void SyncChain::check_kind(CheckpointKind kind) const {
+  require(is_known(kind),
+          "checkpoint type: expected base, delta or merged_base, got " + describe(kind));
+}
+
 SyncChain::SyncChain(std::string owner, TrainingClient& trainer, SyncOptions options, Clock& clock)
     : owner_(std::move(owner)), trainer_(trainer), options_(std::move(options)), clock_(clock) {
-  require(options_.hotload_timeout >= 0, "hotload_timeout: expected seconds >= 0, got " +
-                                             std::to_string(options_.hotload_timeout));
+  require(options_.hotload_timeout >= Duration::zero(),
+          "hotload_timeout: expected >= 0 s, got " +
+              std::to_string(to_seconds(options_.hotload_timeout)) + " s");
   require(options_.lora_rank >= 0,
           "lora_rank: expected >= 0, got " + std::to_string(options_.lora_rank));
   require(options_.warmup_max_retries >= 0,
           "warmup_max_retries: expected >= 0, got " + std::to_string(options_.warmup_max_retries));
-  require(options_.hotload_ready_timeout >= 0,
-          "hotload_ready_timeout: expected seconds >= 0, got " +
-              std::to_string(options_.hotload_ready_timeout));
-  require(options_.hotload_ready_poll_interval > 0,
-          "hotload_ready_poll_interval: expected seconds > 0, got " +
-              std::to_string(options_.hotload_ready_poll_interval));
-  try {
-    first_kind_ = parse_checkpoint_kind(options_.first_checkpoint_type);
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(owner_ + ": first_checkpoint_type: " + e.what());
-  }
-  require(first_kind_ != CheckpointKind::merged_base,
-          "first_checkpoint_type: expected 'base' or 'delta', got 'merged_base'");
+  require(options_.hotload_ready_timeout >= Duration::zero(),
+          "hotload_ready_timeout: expected >= 0 s, got " +
+              std::to_string(to_seconds(options_.hotload_ready_timeout)) + " s");
+  require(options_.hotload_ready_poll_interval > Duration::zero(),
+          "hotload_ready_poll_interval: expected > 0 s, got " +
+              std::to_string(to_seconds(options_.hotload_ready_poll_interval)) + " s");
+  const CheckpointKind first = options_.first_checkpoint_type;
+  require(first == CheckpointKind::base || first == CheckpointKind::delta,
+          "first_checkpoint_type: expected base or delta, got " + describe(first));
   require(!options_.deployment_id || !options_.deployment_id->empty(),
           "deployment_id: expected a deployment id or none, got an empty string");
   require(!sync_enabled() || !options_.compression_format.empty(),
@@ -94,8 +111,8 @@ std::optional<std::string> SyncChain::read_served(std::string& why) {
 void SyncChain::verify_served_before_delta(std::optional<CheckpointKind> explicit_kind) {
   verified_parent_.clear();
   if (!sync_enabled() || !options_.verify_served_before_delta || explicit_kind) return;
-  if (next_checkpoint_kind(std::nullopt, options_.lora_rank, chain_, first_kind_, true) !=
-      CheckpointKind::delta) {
+  if (next_checkpoint_kind(std::nullopt, options_.lora_rank, chain_, options_.first_checkpoint_type,
+                           true) != CheckpointKind::delta) {
     return;
   }
   std::string why;
@@ -126,10 +143,9 @@ void SyncChain::verify_parent_served(const std::string& snapshot, const std::str
 }
 
 void SyncChain::save(SyncRecord& record, const std::string& name,
-                     const std::optional<std::string>& checkpoint_type) {
+                     std::optional<CheckpointKind> explicit_kind) {
   check_snapshot_name(name, owner_ + ": snapshot name");
-  std::optional<CheckpointKind> explicit_kind;
-  if (checkpoint_type) explicit_kind = parse_checkpoint_kind(*checkpoint_type);
+  if (explicit_kind) check_kind(*explicit_kind);
   if (explicit_kind == CheckpointKind::merged_base && options_.lora_rank == 0) {
     throw InvalidArgument(owner_ +
                           ": checkpoint type 'merged_base' folds a LoRA adapter into "
@@ -138,20 +154,20 @@ void SyncChain::save(SyncRecord& record, const std::string& name,
   follow_trainer_session();
   verify_served_before_delta(explicit_kind);
 
-  const CheckpointKind kind =
-      next_checkpoint_kind(explicit_kind, options_.lora_rank, chain_, first_kind_, sync_enabled());
+  const CheckpointKind kind = next_checkpoint_kind(explicit_kind, options_.lora_rank, chain_,
+                                                   options_.first_checkpoint_type, sync_enabled());
   const std::string parent = kind == CheckpointKind::delta ? chain_.last_saved_identity : "";
   const Duration start = clock_.now();
   SamplerSave saved;
   try {
     saved = trainer_.save_weights_for_sampler(name, kind);
   } catch (const std::exception& e) {
-    record.timings.save_s = to_seconds(elapsed_since(start));
+    record.timings.save = elapsed_since(start);
     record.error = "save of '" + name + "' as " + std::string(to_string(kind)) +
                    " failed: " + e.what() + "; the chain is unchanged, retry the save";
     throw SaveFailed(owner_ + ": " + record.error);
   }
-  record.timings.save_s = to_seconds(elapsed_since(start));
+  record.timings.save = elapsed_since(start);
   try {
     check_snapshot_name(saved.snapshot_name, "the trainer's snapshot name");
   } catch (const InvalidArgument& e) {
@@ -174,15 +190,14 @@ void SyncChain::save(SyncRecord& record, const std::string& name,
   chain_.last_saved_identity = saved.snapshot_name;
 }
 
-void SyncChain::adopt(SyncRecord& record, const std::string& snapshot_name,
-                      const std::string& checkpoint_type) {
+void SyncChain::adopt(SyncRecord& record, const std::string& snapshot_name, CheckpointKind kind) {
   verified_parent_.clear();  // whatever was verified at save time may have changed since
   if (!sync_enabled()) {
     throw InvalidArgument(owner_ +
                           ": hotload needs deploy_mgr and deployment_id, got weight sync "
                           "disabled");
   }
-  const CheckpointKind kind = parse_checkpoint_kind(checkpoint_type);
+  check_kind(kind);
   auto it = saved_.find(snapshot_name);
   if (it == saved_.end()) {
     if (kind == CheckpointKind::delta && options_.lora_rank == 0) {
@@ -193,8 +208,8 @@ void SyncChain::adopt(SyncRecord& record, const std::string& snapshot_name,
     saved_[snapshot_name] = Saved{kind, ""};
   } else if (it->second.kind != kind) {
     throw InvalidArgument(owner_ + ": snapshot '" + snapshot_name + "' was saved as " +
-                          std::string(to_string(it->second.kind)) + ", got checkpoint type '" +
-                          checkpoint_type + "'; pass the type used when saving");
+                          std::string(to_string(it->second.kind)) + ", got checkpoint type " +
+                          std::string(to_string(kind)) + "; pass the type used when saving");
   }
   record.snapshot_name = snapshot_name;
   record.kind = kind;
@@ -207,8 +222,8 @@ void SyncChain::ensure_deployment_checked() {
   if (deployment_checked_) return;
   DeploymentManager& mgr = *options_.deploy_mgr;
   HotloadStatus status = mgr.wait_for_hotload_ready(*options_.deployment_id, options_.base_model,
-                                                    seconds(options_.hotload_ready_timeout),
-                                                    seconds(options_.hotload_ready_poll_interval));
+                                                    options_.hotload_ready_timeout,
+                                                    options_.hotload_ready_poll_interval);
   const std::string served = served_everywhere(status);
   if (!served.empty() && served != chain_.base_identity) {
     log(LogLevel::info, [&] {
@@ -252,21 +267,20 @@ void SyncChain::sync(SyncRecord& record) {
     request.incremental_snapshot_metadata = incremental_metadata(
         saved.kind, options_.lora_rank, saved.parent, options_.compression_format);
     record.metadata = request.incremental_snapshot_metadata;
-    mgr.hotload_and_wait(deployment, options_.base_model, request,
-                         seconds(options_.hotload_timeout));
+    mgr.hotload_and_wait(deployment, options_.base_model, request, options_.hotload_timeout);
   } catch (const Error& e) {
-    record.timings.hotload_s = to_seconds(elapsed_since(start));
+    record.timings.hotload = elapsed_since(start);
     abandon_chain(record, e.what());
     throw;
   }
-  record.timings.hotload_s = to_seconds(elapsed_since(start));
+  record.timings.hotload = elapsed_since(start);
   record.synced = true;
   chain_.base_identity = record.snapshot_name;
 
   if (!options_.warmup_after_hotload) return;
   const Duration warm_start = clock_.now();
   WarmupResult warm = mgr.warmup(deployment, options_.warmup_max_retries);
-  record.timings.warmup_s = to_seconds(elapsed_since(warm_start));
+  record.timings.warmup = elapsed_since(warm_start);
   record.warmup_ran = true;
   record.warmup_ok = warm.ok;
   record.warmup_attempts = warm.attempts;

@@ -23,20 +23,6 @@ std::string header_value(const Headers& headers, std::string_view name) {
   return "";
 }
 
-bool is_retryable_status(int status) {
-  switch (status) {
-    case 408:
-    case 429:
-    case 500:
-    case 502:
-    case 503:
-    case 504:
-      return true;
-    default:
-      return false;
-  }
-}
-
 RetryingTransport::RetryingTransport(Transport& inner, Clock& clock, RetryPolicy policy)
     : inner_(inner), clock_(clock), policy_(policy) {
   if (policy_.max_attempts < 1) {

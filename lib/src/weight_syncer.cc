@@ -16,38 +16,38 @@ void WeightSyncer::reset_delta_chain() {
 }
 
 std::string WeightSyncer::save_and_hotload(const std::string& name,
-                                           std::optional<std::string> checkpoint_type) {
+                                           std::optional<CheckpointKind> checkpoint_type) {
   const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   try {
     chain_.save(last_, name, checkpoint_type);
     if (sync_enabled()) chain_.sync(last_);
   } catch (...) {
-    last_.timings.total_s = to_seconds(elapsed_since(start));
+    last_.timings.total = elapsed_since(start);
     throw;
   }
-  last_.timings.total_s = to_seconds(elapsed_since(start));
+  last_.timings.total = elapsed_since(start);
   return last_.snapshot_name;
 }
 
 std::optional<std::string> WeightSyncer::save_only(const std::string& name,
-                                                   std::optional<std::string> checkpoint_type) {
+                                                   std::optional<CheckpointKind> checkpoint_type) {
   const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   try {
     chain_.save(last_, name, checkpoint_type);
   } catch (const std::exception& e) {
     last_.error = e.what();
-    last_.timings.total_s = to_seconds(elapsed_since(start));
+    last_.timings.total = elapsed_since(start);
     log(LogLevel::error,
         [&] { return std::string("WeightSyncer: save_only failed: ") + e.what(); });
     return std::nullopt;
   }
-  last_.timings.total_s = to_seconds(elapsed_since(start));
+  last_.timings.total = elapsed_since(start);
   return last_.snapshot_name;
 }
 
-bool WeightSyncer::hotload(const std::string& snapshot_name, const std::string& checkpoint_type) {
+bool WeightSyncer::hotload(const std::string& snapshot_name, CheckpointKind checkpoint_type) {
   const Duration start = chain_.clock().now();
   last_ = SyncRecord{};
   last_.snapshot_name = snapshot_name;
@@ -57,10 +57,10 @@ bool WeightSyncer::hotload(const std::string& snapshot_name, const std::string& 
   } catch (const std::exception& e) {
     if (last_.error.empty()) last_.error = e.what();
     log(LogLevel::error, [&] { return std::string("WeightSyncer: hotload failed: ") + e.what(); });
-    last_.timings.total_s = to_seconds(elapsed_since(start));
+    last_.timings.total = elapsed_since(start);
     return false;
   }
-  last_.timings.total_s = to_seconds(elapsed_since(start));
+  last_.timings.total = elapsed_since(start);
   return true;
 }
 
@@ -87,19 +87,19 @@ std::string WeightSyncer::check_deployment_state() {
   }
 }
 
-HotloadStatus WeightSyncer::wait_for_hotload_ready(double timeout_s, double poll_interval_s) {
+HotloadStatus WeightSyncer::wait_for_hotload_ready(Duration timeout, Duration poll_interval) {
   if (!sync_enabled()) {
     throw InvalidArgument(
         "WeightSyncer: wait_for_hotload_ready needs deploy_mgr and "
         "deployment_id, got weight sync disabled");
   }
-  if (timeout_s < 0) {
-    throw InvalidArgument("WeightSyncer: wait_for_hotload_ready: expected timeout_s >= 0, got " +
-                          std::to_string(timeout_s));
+  if (timeout < Duration::zero()) {
+    throw InvalidArgument("WeightSyncer: wait_for_hotload_ready: expected a timeout >= 0 s, got " +
+                          std::to_string(to_seconds(timeout)) + " s");
   }
   const SyncOptions& o = chain_.options();
-  return o.deploy_mgr->wait_for_hotload_ready(*o.deployment_id, o.base_model, seconds(timeout_s),
-                                              seconds(poll_interval_s));
+  return o.deploy_mgr->wait_for_hotload_ready(*o.deployment_id, o.base_model, timeout,
+                                              poll_interval);
 }
 
 }  // namespace weightsync

@@ -14,6 +14,7 @@
 #include "weightsync/clock.h"
 #include "weightsync/errors.h"
 #include "weightsync/log.h"
+#include "weightsync/wire.h"
 
 namespace weightsync {
 namespace {
@@ -186,22 +187,60 @@ TEST(ApiError, KeepsStatusBodyAndMessage) {
 
 TEST(ApiError, RetryableExactlyForRetryableStatuses) {
   for (int status : {408, 429, 500, 502, 503, 504}) {
+    EXPECT_TRUE(is_retryable_status(status)) << status;
     EXPECT_TRUE(ApiError(status, "", "x").retryable()) << status;
+    EXPECT_EQ(ApiError(status, "", "x").remedy(), Remedy::retry) << status;
   }
   for (int status : {0, 200, 400, 401, 403, 404, 409, 425, 501}) {
+    EXPECT_FALSE(is_retryable_status(status)) << status;
     EXPECT_FALSE(ApiError(status, "", "x").retryable()) << status;
+    EXPECT_EQ(ApiError(status, "", "x").remedy(), Remedy::stop) << status;
   }
 }
 
 TEST(Errors, TaxonomyLetsCallersCatchByIntent) {
-  // A Timeout is a HotloadFailed (the chain is reset either way); everything is an Error.
-  EXPECT_THROW(throw Timeout("t"), HotloadFailed);
+  // A HotloadTimeout is a HotloadFailed (the chain is reset either way); a Timeout waiting for
+  // something to come up is not; everything is an Error.
+  EXPECT_THROW(throw HotloadTimeout("t"), HotloadFailed);
+  EXPECT_THROW(
+      {
+        try {
+          throw Timeout("t");
+        } catch (const HotloadFailed&) {
+          ADD_FAILURE() << "a Timeout is not a HotloadFailed";
+        }
+      },
+      Timeout);
   EXPECT_THROW(throw HotloadFailed("h"), Error);
   EXPECT_THROW(throw WarmupFailed("w"), Error);
   EXPECT_THROW(throw TransportError("c"), Error);
   EXPECT_THROW(throw InvalidArgument("i"), Error);
   EXPECT_THROW(throw SaveFailed("s"), Error);
   EXPECT_THROW(throw ApiError(500, "", "a"), Error);
+  EXPECT_THROW(throw CleanupFailed("c"), Error);
+}
+
+// Each type says what to do; docs/errors.md lists the same table.
+TEST(Errors, EveryTypeNamesItsRemedy) {
+  EXPECT_EQ(InvalidArgument("x").remedy(), Remedy::stop);
+  EXPECT_EQ(SaveFailed("x").remedy(), Remedy::retry);
+  EXPECT_EQ(HotloadFailed("x").remedy(), Remedy::reset_chain);
+  EXPECT_EQ(HotloadTimeout("x").remedy(), Remedy::reset_chain);
+  EXPECT_EQ(Timeout("x").remedy(), Remedy::retry);
+  EXPECT_EQ(WarmupFailed("x").remedy(), Remedy::retry);
+  EXPECT_EQ(TransportError("x").remedy(), Remedy::retry);
+  EXPECT_EQ(WireError("x").remedy(), Remedy::stop);
+  EXPECT_EQ(TrainerJobFailed("x").remedy(), Remedy::reset_chain);
+  EXPECT_EQ(DeploymentFailed("x").remedy(), Remedy::stop);
+  EXPECT_EQ(DeploymentShapeMismatch("x").remedy(), Remedy::stop);
+  EXPECT_EQ(ReattachNotSettled("x").remedy(), Remedy::retry);
+  EXPECT_EQ(SnapshotMismatch("x").remedy(), Remedy::retry);
+  EXPECT_EQ(CleanupFailed("x").remedy(), Remedy::retry);
+  EXPECT_TRUE(SaveFailed("x").retryable());
+  EXPECT_FALSE(HotloadFailed("x").retryable());
+  EXPECT_EQ(to_string(Remedy::retry), "retry");
+  EXPECT_EQ(to_string(Remedy::reset_chain), "reset_chain");
+  EXPECT_EQ(to_string(Remedy::stop), "stop");
 }
 
 }  // namespace

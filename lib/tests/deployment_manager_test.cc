@@ -355,7 +355,7 @@ TEST_F(DeploymentManagerTest, ErrorStageForOurTargetFailsAtOnce) {
   try {
     mgr_.wait_for_hotload("d1", "m", "s1", seconds(60));
     FAIL() << "expected HotloadFailed";
-  } catch (const Timeout&) {
+  } catch (const HotloadTimeout&) {
     FAIL() << "an error stage is a failure, not a timeout";
   } catch (const HotloadFailed& e) {
     EXPECT_NE(std::string(e.what()).find("s1"), std::string::npos) << e.what();
@@ -425,8 +425,8 @@ TEST_F(DeploymentManagerTest, TimeoutNamesExpectedServedStageAndReadiness) {
       status_body({replica("r0", "step-1-0123abcd", false, "downloading", "step-2-0123abcd")}));
   try {
     mgr_.wait_for_hotload("d1", "m", "step-2-0123abcd", seconds(10));
-    FAIL() << "expected Timeout";
-  } catch (const Timeout& e) {
+    FAIL() << "expected HotloadTimeout";
+  } catch (const HotloadTimeout& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("step-2-0123abcd"), std::string::npos) << message;
     EXPECT_NE(message.find("step-1-0123abcd"), std::string::npos) << message;
@@ -440,7 +440,7 @@ TEST_F(DeploymentManagerTest, TimeoutNamesExpectedServedStageAndReadiness) {
 TEST_F(DeploymentManagerTest, WaitNeverSleepsPastTheTimeout) {
   transport_.expect_always("GET", kHotload, 200,
                            status_body({replica("r0", "s0", false, "loading", "s1")}));
-  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(5)), Timeout);
+  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(5)), HotloadTimeout);
   EXPECT_EQ(clock_.now(), seconds(5));  // polls at 0, 2, 4 and 5 s
 }
 
@@ -482,7 +482,7 @@ TEST_F(DeploymentManagerTest, HotloadAndWaitResubmitsWhenAReplicaRestartedMidLoa
 TEST_F(DeploymentManagerTest, WaitForHotloadAloneNeverResubmits) {
   const std::string idle = status_body({replica("r0", "", true, "idle")});
   transport_.expect("GET", kHotload, 200, idle, 4);
-  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(6)), Timeout);
+  EXPECT_THROW(mgr_.wait_for_hotload("d1", "m", "s1", seconds(6)), HotloadTimeout);
   for (const auto& r : transport_.requests()) EXPECT_EQ(r.method, "GET");
 }
 
@@ -611,10 +611,16 @@ TEST_F(DeploymentManagerTest, WaitForDeploymentReadyPollsUntilReady) {
   EXPECT_EQ(clock_.now(), seconds(10));  // two waits of deployment_poll_interval (5 s)
 }
 
-TEST_F(DeploymentManagerTest, WaitForDeploymentReadyFailsOnFailedState) {
+TEST_F(DeploymentManagerTest, WaitForDeploymentReadyFailsOnFailedStateWithItsOwnError) {
   transport_.expect("GET", kDeploymentPath, 200, deployment_body("FAILED"));
-  const ApiError e = api_error_of([&] { mgr_.wait_for_deployment_ready("d1", seconds(60)); });
-  EXPECT_NE(std::string(e.what()).find("FAILED"), std::string::npos) << e.what();
+  try {
+    mgr_.wait_for_deployment_ready("d1", seconds(60));
+    FAIL() << "expected DeploymentFailed";
+  } catch (const DeploymentFailed& e) {
+    EXPECT_NE(std::string(e.what()).find("FAILED"), std::string::npos) << e.what();
+    EXPECT_EQ(e.remedy(), Remedy::stop);
+  }
+  EXPECT_EQ(clock_.now(), Duration::zero());
 }
 
 TEST_F(DeploymentManagerTest, WaitForDeploymentReadyTimesOutNamingTheState) {
@@ -633,6 +639,16 @@ TEST_F(DeploymentManagerTest, WaitForDeploymentReadyNeverSleepsPastTheTimeout) {
   transport_.expect_always("GET", kDeploymentPath, 200, deployment_body("CREATING"));
   EXPECT_THROW(mgr_.wait_for_deployment_ready("d1", seconds(12)), Timeout);
   EXPECT_EQ(clock_.now(), seconds(12));  // polls at 0, 5, 10 and 12 s, not 15
+}
+
+// The ServiceClient waits with its own poll interval through this same call.
+TEST_F(DeploymentManagerTest, WaitForDeploymentReadyTakesTheCallersPollInterval) {
+  transport_.expect("GET", kDeploymentPath, 200, deployment_body("CREATING"), 2)
+      .expect("GET", kDeploymentPath, 200, deployment_body("READY"));
+  EXPECT_EQ(mgr_.wait_for_deployment_ready("d1", seconds(60), seconds(2)).state, "READY");
+  EXPECT_EQ(clock_.now(), seconds(4));
+  EXPECT_THROW(mgr_.wait_for_deployment_ready("d1", seconds(60), Duration::zero()),
+               InvalidArgument);
 }
 
 TEST_F(DeploymentManagerTest, UpdatePatchesWithTheUpdateMaskQuery) {

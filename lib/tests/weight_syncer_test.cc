@@ -27,6 +27,9 @@ using testing::ScriptedDeployment;
 
 constexpr CheckpointKind kBase = CheckpointKind::base;
 constexpr CheckpointKind kDelta = CheckpointKind::delta;
+constexpr CheckpointKind kMergedBase = CheckpointKind::merged_base;
+// A value outside the enum, as only a cast (or a bad deserializer) can make.
+constexpr CheckpointKind kNotAKind = static_cast<CheckpointKind>(7);
 const std::string kHotload(kHotloadPath);
 const std::string kCompletions(kCompletionsPath);
 
@@ -46,7 +49,7 @@ struct World {
     o.deploy_mgr = &mgr;
     o.deployment_id = "d1";
     o.base_model = "accounts/fireworks/models/qwen3-8b";
-    o.hotload_timeout = 60;
+    o.hotload_timeout = seconds(60);
     return o;
   }
 
@@ -93,8 +96,8 @@ TEST(WeightSyncerOptions, DefaultsEqualTheSeed) {
   EXPECT_EQ(o.deploy_mgr, nullptr);
   EXPECT_FALSE(o.deployment_id.has_value());
   EXPECT_EQ(o.base_model, "");
-  EXPECT_DOUBLE_EQ(o.hotload_timeout, 600);
-  EXPECT_EQ(o.first_checkpoint_type, "base");
+  EXPECT_EQ(o.hotload_timeout, seconds(600));
+  EXPECT_EQ(o.first_checkpoint_type, kBase);
   EXPECT_EQ(o.compression_format, "arc_v2");
   EXPECT_TRUE(o.warmup_after_hotload);
   EXPECT_EQ(o.warmup_max_retries, 10);
@@ -108,13 +111,13 @@ TEST(WeightSyncerConstruction, DefaultSyncerHasNoSyncAndAFreshChain) {
   EXPECT_FALSE(syncer.sync_enabled());
   EXPECT_EQ(syncer.chain(), ChainState{});
   EXPECT_FALSE(syncer.deployment_checked());
-  EXPECT_DOUBLE_EQ(syncer.options().hotload_timeout, 600);
+  EXPECT_EQ(syncer.options().hotload_timeout, seconds(600));
 }
 
 TEST(WeightSyncerConstruction, RejectsNegativeHotloadTimeout) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.hotload_timeout = -1;
+  o.hotload_timeout = seconds(-1);
   try {
     WeightSyncer syncer(w.trainer, o, w.clock);
     FAIL() << "accepted a negative timeout";
@@ -137,29 +140,32 @@ TEST(WeightSyncerConstruction, RejectsNegativeWarmupRetries) {
   EXPECT_THROW(WeightSyncer(w.trainer, o, w.clock), InvalidArgument);
 }
 
-TEST(WeightSyncerConstruction, RejectsUnknownFirstCheckpointTypeNamingIt) {
+TEST(WeightSyncerConstruction, RejectsAFirstCheckpointTypeOutsideTheEnumNamingIt) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.first_checkpoint_type = "full";
+  o.first_checkpoint_type = kNotAKind;
   try {
     WeightSyncer syncer(w.trainer, o, w.clock);
-    FAIL() << "accepted first_checkpoint_type 'full'";
+    FAIL() << "accepted first_checkpoint_type CheckpointKind(7)";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("'full'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("first_checkpoint_type"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("CheckpointKind(7)"), std::string::npos) << e.what();
   }
 }
 
 TEST(WeightSyncerConstruction, RejectsMergedBaseAsFirstCheckpointType) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.first_checkpoint_type = "merged_base";
+  o.first_checkpoint_type = kMergedBase;
   EXPECT_THROW(WeightSyncer(w.trainer, o, w.clock), InvalidArgument);
 }
 
-TEST(WeightSyncerConstruction, FirstCheckpointTypeIsCaseInsensitive) {
+// Text becomes a kind once, at the edge (a config file, a command line): parse_checkpoint_kind
+// accepts any case, and what it gives the syncer takes.
+TEST(WeightSyncerConstruction, FirstCheckpointTypeParsedFromTextInAnyCase) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.first_checkpoint_type = "BASE";
+  o.first_checkpoint_type = parse_checkpoint_kind("BASE");
   EXPECT_NO_THROW(WeightSyncer(w.trainer, o, w.clock));
 }
 
@@ -173,7 +179,7 @@ TEST(WeightSyncerConstruction, RejectsEmptyCompressionFormatWhileSyncing) {
 TEST(WeightSyncerConstruction, RejectsNonPositiveReadyPollInterval) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.hotload_ready_poll_interval = 0;
+  o.hotload_ready_poll_interval = Duration::zero();
   EXPECT_THROW(WeightSyncer(w.trainer, o, w.clock), InvalidArgument);
 }
 
@@ -207,7 +213,7 @@ TEST(WeightSyncerWithoutSync, FirstCheckpointTypeDeltaSavesADeltaFirst) {
   World w;
   WeightSyncerOptions o = w.options();
   o.deploy_mgr = nullptr;
-  o.first_checkpoint_type = "delta";
+  o.first_checkpoint_type = kDelta;
   WeightSyncer syncer(w.trainer, o, w.clock);
   syncer.save_and_hotload("step-1");
   EXPECT_EQ(w.trainer.saves.at(0).kind, kDelta);
@@ -219,7 +225,7 @@ TEST(WeightSyncerWithoutSync, HotloadReturnsFalseAndWaitForReadyThrows) {
   o.deploy_mgr = nullptr;
   WeightSyncer syncer(w.trainer, o, w.clock);
   const std::string name = *syncer.save_only("step-1");
-  EXPECT_FALSE(syncer.hotload(name, "base"));
+  EXPECT_FALSE(syncer.hotload(name, kBase));
   EXPECT_THROW(syncer.wait_for_hotload_ready(), InvalidArgument);
   EXPECT_EQ(syncer.check_deployment_state(), "");
   EXPECT_TRUE(w.deployment.requests().empty());
@@ -380,12 +386,12 @@ TEST(WeightSyncerSaveAndHotload, StuckLoadThrowsTimeoutAfterHotloadTimeout) {
   World w;
   w.deployment.outcomes = {HotloadOutcome::stuck};
   WeightSyncerOptions o = w.options();
-  o.hotload_timeout = 30;
+  o.hotload_timeout = seconds(30);
   WeightSyncer syncer(w.trainer, o, w.clock);
   const Duration start = w.clock.now();
-  EXPECT_THROW(syncer.save_and_hotload("step-1"), Timeout);
+  EXPECT_THROW(syncer.save_and_hotload("step-1"), HotloadTimeout);
   EXPECT_EQ(w.clock.now() - start, seconds(3 + 30));  // the save, then the whole timeout
-  EXPECT_DOUBLE_EQ(syncer.last_sync().timings.hotload_s, 30);
+  EXPECT_EQ(syncer.last_sync().timings.hotload, seconds(30));
 }
 
 TEST(WeightSyncerSaveAndHotload, RejectedHotloadIsApiErrorAndResetsTheChain) {
@@ -402,14 +408,14 @@ TEST(WeightSyncerSaveAndHotload, RejectedHotloadIsApiErrorAndResetsTheChain) {
   EXPECT_EQ(syncer.chain(), ChainState{});
 }
 
-TEST(WeightSyncerSaveAndHotload, ExplicitTypeWinsAndIsCaseInsensitive) {
+TEST(WeightSyncerSaveAndHotload, ExplicitTypeWins) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   syncer.save_and_hotload("step-1");
-  syncer.save_and_hotload("step-2", "BASE");
+  syncer.save_and_hotload("step-2", kBase);
   EXPECT_EQ(w.trainer.saves.at(1).kind, kBase);
   EXPECT_FALSE(w.deployment.hotloads().at(1).incremental_snapshot_metadata.has_value());
-  syncer.save_and_hotload("step-3", "Delta");
+  syncer.save_and_hotload("step-3", kDelta);
   EXPECT_EQ(w.trainer.saves.at(2).kind, kDelta);
   w.expect_chain_sound();
 }
@@ -419,7 +425,7 @@ TEST(WeightSyncerSaveAndHotload, ExplicitDeltaOverAnUnservedParentIsRefusedBefor
   w.deployment.outcomes = {HotloadOutcome::error_stage};
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   EXPECT_THROW(syncer.save_and_hotload("step-1"), HotloadFailed);
-  EXPECT_THROW(syncer.save_and_hotload("step-2", "delta"), HotloadFailed);
+  EXPECT_THROW(syncer.save_and_hotload("step-2", kDelta), HotloadFailed);
   EXPECT_EQ(w.deployment.hotloads().size(), 1u);  // step-2 never reached the deployment
   w.expect_chain_sound();
 }
@@ -429,8 +435,8 @@ TEST(WeightSyncerSaveAndHotload, InvalidArgumentsAreRejectedBeforeSaving) {
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   EXPECT_THROW(syncer.save_and_hotload("runs/step-1"), InvalidArgument);
   EXPECT_THROW(syncer.save_and_hotload(""), InvalidArgument);
-  EXPECT_THROW(syncer.save_and_hotload("step-1", "full"), InvalidArgument);
-  EXPECT_THROW(syncer.save_and_hotload("step-1", "merged_base"), InvalidArgument);
+  EXPECT_THROW(syncer.save_and_hotload("step-1", kNotAKind), InvalidArgument);
+  EXPECT_THROW(syncer.save_and_hotload("step-1", kMergedBase), InvalidArgument);
   EXPECT_TRUE(w.trainer.saves.empty());
 }
 
@@ -441,10 +447,10 @@ TEST(WeightSyncerSaveAndHotload, TimingsAreMeasuredOnTheClock) {
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   syncer.save_and_hotload("step-1");
   const SyncTimings& t = syncer.last_timings();
-  EXPECT_DOUBLE_EQ(t.save_s, 3);
-  EXPECT_DOUBLE_EQ(t.hotload_s, 4);
-  EXPECT_DOUBLE_EQ(t.warmup_s, 10);
-  EXPECT_DOUBLE_EQ(t.total_s, 17);
+  EXPECT_EQ(t.save, seconds(3));
+  EXPECT_EQ(t.hotload, seconds(4));
+  EXPECT_EQ(t.warmup, seconds(10));
+  EXPECT_EQ(t.total, seconds(17));
   EXPECT_EQ(syncer.last_sync().warmup_attempts, 2);
 }
 
@@ -490,7 +496,7 @@ TEST(WeightSyncerSaveAndHotload, LoraExplicitDeltaStillCarriesNoMetadata) {
   o.lora_rank = 8;
   WeightSyncer syncer(w.trainer, o, w.clock);
   syncer.save_and_hotload("step-1");
-  syncer.save_and_hotload("step-2", "delta");
+  syncer.save_and_hotload("step-2", kDelta);
   EXPECT_EQ(w.trainer.saves.at(1).kind, kDelta);
   EXPECT_TRUE(syncer.last_sync().synced);
   EXPECT_TRUE(syncer.last_sync().promotable);
@@ -502,7 +508,7 @@ TEST(WeightSyncerSaveAndHotload, LoraMergedBaseIsAcceptedAndPromotable) {
   WeightSyncerOptions o = w.options();
   o.lora_rank = 8;
   WeightSyncer syncer(w.trainer, o, w.clock);
-  syncer.save_and_hotload("step-1", "merged_base");
+  syncer.save_and_hotload("step-1", kMergedBase);
   EXPECT_EQ(w.trainer.saves.at(0).kind, CheckpointKind::merged_base);
   EXPECT_TRUE(syncer.last_sync().promotable);
 }
@@ -522,7 +528,7 @@ TEST(WeightSyncerSaveAndHotload, ResetDeltaChainMakesTheNextSaveABase) {
 TEST(WeightSyncerSaveAndHotload, FirstCheckpointTypeDeltaStillStartsASyncedChainWithABase) {
   World w;
   WeightSyncerOptions o = w.options();
-  o.first_checkpoint_type = "delta";
+  o.first_checkpoint_type = kDelta;
   WeightSyncer syncer(w.trainer, o, w.clock);
   syncer.save_and_hotload("step-1");
   EXPECT_EQ(w.trainer.saves.at(0).kind, kBase);
@@ -552,7 +558,7 @@ TEST(WeightSyncerDeploymentCheck, DeploymentServingAnotherSessionsSnapshotGetsAB
   World w;
   w.deployment.serve("step-40-fedcba98");
   WeightSyncerOptions o = w.options();
-  o.first_checkpoint_type = "delta";
+  o.first_checkpoint_type = kDelta;
   WeightSyncer syncer(w.trainer, o, w.clock);
   syncer.save_and_hotload("step-1");
   EXPECT_EQ(w.trainer.saves.at(0).kind, kBase);
@@ -565,8 +571,8 @@ TEST(WeightSyncerDeploymentCheck, WaitsForTheHotloadManagerBeforeTheFirstPost) {
   World w;
   w.deployment.hotload_manager_up = false;
   WeightSyncerOptions o = w.options();
-  o.hotload_ready_timeout = 10;
-  o.hotload_ready_poll_interval = 5;
+  o.hotload_ready_timeout = seconds(10);
+  o.hotload_ready_poll_interval = seconds(5);
   WeightSyncer syncer(w.trainer, o, w.clock);
   EXPECT_THROW(syncer.save_and_hotload("step-1"), Timeout);
   EXPECT_EQ(w.deployment.count("POST", kHotload), 0u);
@@ -581,7 +587,7 @@ TEST(WeightSyncerSaveOnly, ReturnsTheNameAndNeverHotloads) {
   EXPECT_EQ(w.deployment.count("POST", kHotload), 0u);
   EXPECT_TRUE(syncer.last_sync().saved);
   EXPECT_FALSE(syncer.last_sync().synced);
-  EXPECT_DOUBLE_EQ(syncer.last_sync().timings.save_s, 3);
+  EXPECT_EQ(syncer.last_sync().timings.save, seconds(3));
 }
 
 TEST(WeightSyncerSaveOnly, ReturnsNothingOnFailureAndNeverThrows) {
@@ -594,7 +600,7 @@ TEST(WeightSyncerSaveOnly, ReturnsNothingOnFailureAndNeverThrows) {
   EXPECT_FALSE(syncer.last_sync().error.empty());
   EXPECT_NO_THROW(name = syncer.save_only("a/b"));
   EXPECT_FALSE(name.has_value());
-  EXPECT_NO_THROW(name = syncer.save_only("step-1", "nonsense"));
+  EXPECT_NO_THROW(name = syncer.save_only("step-1", kNotAKind));
   EXPECT_FALSE(name.has_value());
 }
 
@@ -602,11 +608,11 @@ TEST(WeightSyncerHotload, SplitSaveAndSyncBuildsTheSameChain) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   const std::string s1 = *syncer.save_only("step-1");
-  EXPECT_TRUE(syncer.hotload(s1, "base"));
+  EXPECT_TRUE(syncer.hotload(s1, kBase));
   EXPECT_EQ(syncer.chain().base_identity, s1);
   const std::string s2 = *syncer.save_only("step-2");
   EXPECT_EQ(w.trainer.saves.at(1).kind, kDelta);
-  EXPECT_TRUE(syncer.hotload(s2, "delta"));
+  EXPECT_TRUE(syncer.hotload(s2, kDelta));
   EXPECT_EQ(w.deployment.hotloads().at(1).incremental_snapshot_metadata->previous_snapshot_identity,
             s1);
   EXPECT_TRUE(syncer.last_sync().synced);
@@ -619,7 +625,7 @@ TEST(WeightSyncerHotload, ReturnsFalseOnFailureWithoutThrowing) {
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   const std::string s1 = *syncer.save_only("step-1");
   bool ok = true;
-  EXPECT_NO_THROW(ok = syncer.hotload(s1, "base"));
+  EXPECT_NO_THROW(ok = syncer.hotload(s1, kBase));
   EXPECT_FALSE(ok);
   EXPECT_FALSE(syncer.last_sync().synced);
   EXPECT_FALSE(syncer.last_sync().error.empty());
@@ -629,31 +635,33 @@ TEST(WeightSyncerHotload, RejectsAKindOtherThanTheOneSaved) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   const std::string s1 = *syncer.save_only("step-1");
-  EXPECT_FALSE(syncer.hotload(s1, "delta"));
+  EXPECT_FALSE(syncer.hotload(s1, kDelta));
   EXPECT_NE(syncer.last_sync().error.find("base"), std::string::npos) << syncer.last_sync().error;
   EXPECT_EQ(w.deployment.count("POST", kHotload), 0u);
-  EXPECT_TRUE(syncer.hotload(s1, "Base"));
+  EXPECT_TRUE(syncer.hotload(s1, kBase));
 }
 
-TEST(WeightSyncerHotload, RejectsAnUnknownTypeString) {
+TEST(WeightSyncerHotload, RejectsAKindOutsideTheEnum) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
   const std::string s1 = *syncer.save_only("step-1");
-  EXPECT_FALSE(syncer.hotload(s1, "full"));
+  EXPECT_FALSE(syncer.hotload(s1, kNotAKind));
+  EXPECT_NE(syncer.last_sync().error.find("CheckpointKind(7)"), std::string::npos)
+      << syncer.last_sync().error;
   EXPECT_EQ(w.deployment.count("POST", kHotload), 0u);
 }
 
 TEST(WeightSyncerHotload, RefusesADeltaThisSyncerNeverSaved) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
-  EXPECT_FALSE(syncer.hotload("step-9-0123abcd", "delta"));
+  EXPECT_FALSE(syncer.hotload("step-9-0123abcd", kDelta));
   EXPECT_EQ(w.deployment.count("POST", kHotload), 0u);
 }
 
 TEST(WeightSyncerHotload, AcceptsABaseSavedElsewhere) {
   World w;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
-  EXPECT_TRUE(syncer.hotload("exported-0123abcd", "base"));
+  EXPECT_TRUE(syncer.hotload("exported-0123abcd", kBase));
   EXPECT_EQ(w.deployment.replicas()[0].current_snapshot_identity, "exported-0123abcd");
   EXPECT_EQ(syncer.chain().base_identity, "exported-0123abcd");
 }
@@ -672,9 +680,9 @@ TEST(WeightSyncerState, CheckDeploymentStateIsEmptyWhenReplicasDisagree) {
   World w(2);
   w.deployment.outcomes = {HotloadOutcome::second_replica_lag};
   WeightSyncerOptions o = w.options();
-  o.hotload_timeout = 4;
+  o.hotload_timeout = seconds(4);
   WeightSyncer syncer(w.trainer, o, w.clock);
-  EXPECT_THROW(syncer.save_and_hotload("step-1"), Timeout);
+  EXPECT_THROW(syncer.save_and_hotload("step-1"), HotloadTimeout);
   EXPECT_EQ(syncer.check_deployment_state(), "");
 }
 
@@ -696,9 +704,9 @@ TEST(WeightSyncerState, WaitForHotloadReadyTimesOutOnTheClock) {
   World w;
   w.deployment.hotload_manager_up = false;
   WeightSyncer syncer(w.trainer, w.options(), w.clock);
-  EXPECT_THROW(syncer.wait_for_hotload_ready(30, 5), Timeout);
+  EXPECT_THROW(syncer.wait_for_hotload_ready(seconds(30), seconds(5)), Timeout);
   EXPECT_EQ(w.clock.now(), seconds(30));
-  EXPECT_THROW(syncer.wait_for_hotload_ready(-1, 5), InvalidArgument);
+  EXPECT_THROW(syncer.wait_for_hotload_ready(seconds(-1), seconds(5)), InvalidArgument);
 }
 
 // ---- chain resets the reference missed ----
@@ -791,8 +799,8 @@ TEST(WeightSyncerHazard3, FailedDeploymentCheckIsRetriedOnTheNextCall) {
   World w;
   w.deployment.hotload_manager_up = false;
   WeightSyncerOptions o = w.options();
-  o.hotload_ready_timeout = 10;
-  o.hotload_ready_poll_interval = 5;
+  o.hotload_ready_timeout = seconds(10);
+  o.hotload_ready_poll_interval = seconds(5);
   WeightSyncer syncer(w.trainer, o, w.clock);
   EXPECT_THROW(syncer.save_and_hotload("step-1"), Timeout);
   EXPECT_FALSE(syncer.deployment_checked());
@@ -838,7 +846,7 @@ TEST(WeightSyncerHazard4, HotloadReturnsFalseWhenWarmupFails) {
   o.warmup_max_retries = 1;
   WeightSyncer syncer(w.trainer, o, w.clock);
   const std::string s1 = *syncer.save_only("step-1");
-  EXPECT_FALSE(syncer.hotload(s1, "base"));
+  EXPECT_FALSE(syncer.hotload(s1, kBase));
   EXPECT_TRUE(syncer.last_sync().synced);
   EXPECT_FALSE(syncer.last_sync().warmup_ok);
   EXPECT_EQ(syncer.chain().base_identity, s1);
@@ -849,12 +857,12 @@ TEST(WeightSyncerHazard5, SecondReplicaNotReadyKeepsWaitingUntilTimeout) {
   World w(2);
   w.deployment.outcomes = {HotloadOutcome::second_replica_lag};
   WeightSyncerOptions o = w.options();
-  o.hotload_timeout = 20;
+  o.hotload_timeout = seconds(20);
   WeightSyncer syncer(w.trainer, o, w.clock);
   try {
     syncer.save_and_hotload("step-1");
-    FAIL() << "expected Timeout although replica 0 was done";
-  } catch (const Timeout& e) {
+    FAIL() << "expected HotloadTimeout although replica 0 was done";
+  } catch (const HotloadTimeout& e) {
     EXPECT_NE(std::string(e.what()).find("replica-1"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(syncer.last_sync().synced);
@@ -868,12 +876,12 @@ TEST(WeightSyncerHazard5, SecondReplicaErrorFailsTheHotload) {
   try {
     syncer.save_and_hotload("step-1");
     FAIL() << "expected HotloadFailed although replica 0 loaded";
-  } catch (const Timeout& e) {
+  } catch (const HotloadTimeout& e) {
     FAIL() << "the error should fail at once, not after the timeout: " << e.what();
   } catch (const HotloadFailed& e) {
     EXPECT_NE(std::string(e.what()).find("replica-1"), std::string::npos) << e.what();
   }
-  EXPECT_DOUBLE_EQ(syncer.last_sync().timings.hotload_s, 0);  // no waiting at all
+  EXPECT_EQ(syncer.last_sync().timings.hotload, Duration::zero());  // no waiting at all
   EXPECT_EQ(syncer.chain().base_identity, "");
   syncer.save_and_hotload("step-2");
   EXPECT_EQ(w.trainer.saves.at(1).kind, kBase);

@@ -20,14 +20,14 @@ LibrarySession::LibrarySession(const Scenario& scenario, SimWorld& world, RunMet
   options.deploy_mgr = &world.manager();
   options.deployment_id = kDeploymentId;
   options.base_model = world.base_model();
-  options.hotload_timeout = scenario.deployment.hotload_timeout_s;
+  options.hotload_timeout = seconds(scenario.deployment.hotload_timeout_s);
   options.reset_prompt_cache = scenario.deployment.reset_prompt_cache;
   syncer_ = std::make_unique<WeightSyncer>(world.trainer(), options, world.clock());
 }
 
 void LibrarySession::initial_sync() {
   world_.trainer().set_version(0);
-  syncer_->save_and_hotload("step-0", "base");
+  syncer_->save_and_hotload("step-0", CheckpointKind::base);
 }
 
 void LibrarySession::verify_served(const std::string& snapshot) {
@@ -43,9 +43,9 @@ void LibrarySession::verify_served(const std::string& snapshot) {
 void LibrarySession::record_sync_call(Duration start, bool attempt_ends) {
   const SyncRecord& last = last_record();
   RunResult& r = metrics_.result();
-  r.save_seconds += last.timings.save_s;
-  r.hotload_seconds += last.timings.hotload_s;
-  r.warmup_seconds += last.timings.warmup_s;
+  r.save_seconds += to_seconds(last.timings.save);
+  r.hotload_seconds += to_seconds(last.timings.hotload);
+  r.warmup_seconds += to_seconds(last.timings.warmup);
   // The call is over: whatever the replicas still do (a stuck load), generation goes on with
   // what they serve.
   Sampler* sampler = world_.sampler();
@@ -78,7 +78,7 @@ bool LibrarySession::save_and_hotload_named(const std::string& name) {
       // says which, and the library has already reset the chain where it had to.
     }
     if (syncer_->last_sync().saved || attempt == kSaveAttempts) break;
-    metrics_.result().save_seconds += syncer_->last_sync().timings.save_s;
+    metrics_.result().save_seconds += to_seconds(syncer_->last_sync().timings.save);
     ++metrics_.result().save_retries;
   }
   record_sync_call(start, true);
@@ -91,7 +91,7 @@ std::optional<std::string> LibrarySession::save_only(int step) {
   for (int attempt = 1; attempt <= kSaveAttempts; ++attempt) {
     name = syncer_->save_only("step-" + std::to_string(step));
     if (name || attempt == kSaveAttempts) break;
-    metrics_.result().save_seconds += syncer_->last_sync().timings.save_s;
+    metrics_.result().save_seconds += to_seconds(syncer_->last_sync().timings.save);
     ++metrics_.result().save_retries;
   }
   record_sync_call(attempt_start_, !name.has_value());
@@ -100,8 +100,8 @@ std::optional<std::string> LibrarySession::save_only(int step) {
 
 bool LibrarySession::wait_for_hotload_ready() {
   try {
-    syncer_->wait_for_hotload_ready(scenario_.deployment.hotload_timeout_s,
-                                    scenario_.deployment.poll_interval_s);
+    syncer_->wait_for_hotload_ready(seconds(scenario_.deployment.hotload_timeout_s),
+                                    seconds(scenario_.deployment.poll_interval_s));
     return true;
   } catch (const Error&) {
     metrics_.sync_failed(attempt_start_, world_.clock().now());
@@ -111,8 +111,7 @@ bool LibrarySession::wait_for_hotload_ready() {
 
 bool LibrarySession::hotload(const std::string& snapshot) {
   const SnapshotEntry* entry = world_.book().find(snapshot);
-  const std::string kind(to_string(entry ? entry->kind : CheckpointKind::base));
-  syncer_->hotload(snapshot, kind);
+  syncer_->hotload(snapshot, entry ? entry->kind : CheckpointKind::base);
   record_sync_call(attempt_start_, true);
   return syncer_->last_sync().synced;
 }

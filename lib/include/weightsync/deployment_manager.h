@@ -50,8 +50,11 @@ class DeploymentManager {
   Deployment create_or_get_deployment(const std::string& deployment_id,
                                       const DeploymentConfig& config);
   Deployment get_deployment(const std::string& deployment_id);
-  // Polls until state is READY; FAILED/DELETED -> ApiError; not READY in time -> Timeout.
-  Deployment wait_for_deployment_ready(const std::string& deployment_id, Duration timeout);
+  // Polls every `poll_interval` (none: deployment_poll_interval) until state is READY.
+  // FAILED, DELETING or DELETED -> DeploymentFailed naming the state and the deployment's status
+  // message; not READY in time -> Timeout naming the last state.
+  Deployment wait_for_deployment_ready(const std::string& deployment_id, Duration timeout,
+                                       std::optional<Duration> poll_interval = std::nullopt);
   Deployment update_deployment(const std::string& deployment_id, const DeploymentUpdate& update);
   // Points the deployment at another trainer job's bucket. The replicas restart and lose their
   // loaded weights: the caller's WeightSyncer must reset_delta_chain().
@@ -68,8 +71,9 @@ class DeploymentManager {
   HotloadStatus hotload_status(const std::string& deployment_id, const std::string& base_model);
   // Polls until EVERY replica is ready and serves `identity`. A replica in stage `error` whose
   // target is `identity` fails at once (HotloadFailed); an error about another target is stale
-  // and waited out. An empty replica list is waited out too. Not done in time -> Timeout naming
-  // the expected and served snapshots, the last stage and readiness of each replica.
+  // and waited out. An empty replica list is waited out too. Not done in time ->
+  // HotloadTimeout naming the expected and served snapshots, the last stage and readiness of
+  // each replica.
   HotloadStatus wait_for_hotload(const std::string& deployment_id, const std::string& base_model,
                                  const std::string& identity, Duration timeout);
   // As hotload then wait_for_hotload, and if a replica sits idle without the snapshot for two

@@ -88,20 +88,22 @@ class ServiceClient {
 
   // Provisions the trainer job and the deployment, once; a failed try is retried by the next
   // call, reusing what the first made. Throws TrainerJobFailed, DeploymentFailed,
-  // DeploymentShapeMismatch, ReattachNotSettled, Timeout, ApiError, InvalidArgument.
+  // DeploymentShapeMismatch, ReattachNotSettled, Timeout (the trainer job or the deployment
+  // was not up within its timeout), ApiError, InvalidArgument.
   const Provisioned& provision();
   // Saves a sampler snapshot of the kind the chain picks, or `checkpoint_type` as the reference
   // allows (provisioning first if needed). Throws SaveFailed (chain unchanged).
   SamplerSave save_weights_for_sampler(
-      const std::string& name, const std::optional<std::string>& checkpoint_type = std::nullopt);
+      const std::string& name, std::optional<CheckpointKind> checkpoint_type = std::nullopt);
   // Hotloads the snapshot saved at `model_path` (a SamplerSave's path or snapshot name) unless
   // the deployment already serves it, and returns a client bound to it. Throws HotloadFailed /
-  // Timeout (chain reset: the next save is a base), WarmupFailed, InvalidArgument for a path
-  // this client did not save.
+  // HotloadTimeout (chain reset: the next save is a base), WarmupFailed, InvalidArgument for a
+  // path this client did not save.
   SamplingClient create_sampling_client(const std::string& model_path);
   // Releases, in this order, what this client created and was told to clean up: the
   // deployment (scale to zero or delete), then the trainer job. Every step is tried; failures
-  // are thrown together as one Error naming each. Idempotent once it succeeded.
+  // are thrown together as one CleanupFailed naming each, and a second close redoes only those.
+  // Idempotent once it succeeded.
   void close();
   // The next save is a base. Rarely needed: re-attaches and resumes this client sees are
   // handled by itself; call it after changing the deployment behind its back.
@@ -118,7 +120,6 @@ class ServiceClient {
   void provision_trainer();
   void wait_trainer_running(const std::string& id);
   void provision_deployment();
-  void wait_deployment_ready(const std::string& id, Duration timeout);
   std::string model_name() const;
 
   DeploymentManager& deployments_;
@@ -136,7 +137,7 @@ class ServiceClient {
   std::optional<Provisioned> provisioned_;
   TrainingClient* trainer_ = nullptr;
   std::unique_ptr<SyncChain> chain_;
-  std::map<std::string, std::string> kinds_;  // snapshot name -> checkpoint type saved as
+  std::map<std::string, CheckpointKind> kinds_;  // snapshot name -> kind saved as
   std::map<std::string, std::string> paths_;  // path -> snapshot name
   SyncRecord last_;
   bool deployment_released_ = false;

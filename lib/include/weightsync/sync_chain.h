@@ -25,16 +25,16 @@ struct SyncOptions {
   DeploymentManager* deploy_mgr = nullptr;     // none -> no weight sync
   std::optional<std::string> deployment_id;    // none -> no weight sync
   std::string base_model;                      // the fireworks-model header of sync calls
-  double hotload_timeout = 600;                // seconds, for hotload_and_wait
-  std::string first_checkpoint_type = "base";  // "base" or "delta"
+  Duration hotload_timeout = seconds(600);     // for hotload_and_wait
+  CheckpointKind first_checkpoint_type = CheckpointKind::base;  // base or delta
   std::string compression_format = "arc_v2";
   bool warmup_after_hotload = true;
   int warmup_max_retries = 10;
   bool reset_prompt_cache = true;
   int lora_rank = 0;  // > 0: every checkpoint is a base, no delta chain
   // Not in the reference: the first hotload waits this long for the hotload manager.
-  double hotload_ready_timeout = 300;      // seconds
-  double hotload_ready_poll_interval = 5;  // seconds
+  Duration hotload_ready_timeout = seconds(300);
+  Duration hotload_ready_poll_interval = seconds(5);
   // Not in the reference: before saving a delta, ask the deployment whether every replica still
   // serves the chain's base (a restart or re-attach loses it); if not, save a base instead. An
   // explicit delta, or one hotloaded after save_only, is checked again just before it is sent
@@ -42,11 +42,12 @@ struct SyncOptions {
   bool verify_served_before_delta = true;
 };
 
+// Measured on the syncer's Clock.
 struct SyncTimings {
-  double save_s = 0;
-  double hotload_s = 0;
-  double warmup_s = 0;
-  double total_s = 0;
+  Duration save{0};
+  Duration hotload{0};  // hotload and wait, including the one-time wait for the hotload manager
+  Duration warmup{0};
+  Duration total{0};
 };
 
 // What one save and/or hotload did.
@@ -71,20 +72,21 @@ std::string served_everywhere(const HotloadStatus& status);
 class SyncChain {
  public:
   // `owner` starts every message ("WeightSyncer", "ServiceClient"). Throws InvalidArgument for
-  // a negative timeout, retry count or rank, an unknown first_checkpoint_type, or an empty
-  // compression_format while syncing.
+  // a negative timeout, retry count or rank, a non-positive poll interval, a
+  // first_checkpoint_type other than base or delta, or an empty compression_format while
+  // syncing.
   SyncChain(std::string owner, TrainingClient& trainer, SyncOptions options, Clock& clock);
 
   // Saves a sampler snapshot of the kind the chain rules pick (or `checkpoint_type`), filling
   // `record`. Throws SaveFailed (chain unchanged) or InvalidArgument.
   void save(SyncRecord& record, const std::string& name,
-            const std::optional<std::string>& checkpoint_type);
+            std::optional<CheckpointKind> checkpoint_type);
   // Makes a snapshot this chain did not save (or saved as `checkpoint_type`) the one `record`
   // syncs. A delta of unknown parent, or a kind other than the saved one: InvalidArgument.
-  void adopt(SyncRecord& record, const std::string& snapshot_name,
-             const std::string& checkpoint_type);
-  // Hotloads record.snapshot_name and waits, then warms up if asked. Throws HotloadFailed,
-  // Timeout, ApiError, TransportError (chain reset) or WarmupFailed (chain advanced).
+  void adopt(SyncRecord& record, const std::string& snapshot_name, CheckpointKind checkpoint_type);
+  // Hotloads record.snapshot_name and waits, then warms up if asked. Throws HotloadFailed or
+  // HotloadTimeout, Timeout (the hotload manager never came up), ApiError, TransportError (all
+  // with the chain reset) or WarmupFailed (chain advanced).
   void sync(SyncRecord& record);
 
   // The next save is a base.
@@ -106,6 +108,7 @@ class SyncChain {
   };
 
   void require(bool ok, const std::string& message) const;
+  void check_kind(CheckpointKind kind) const;
   Duration elapsed_since(Duration start) const { return clock_.now() - start; }
   void ensure_deployment_checked();
   void follow_trainer_session();
@@ -118,7 +121,6 @@ class SyncChain {
   TrainingClient& trainer_;
   SyncOptions options_;
   Clock& clock_;
-  CheckpointKind first_kind_;
   ChainState chain_;
   std::string session_id_;  // the trainer session the chain belongs to
   // Kind and delta parent of every snapshot saved in the current session.

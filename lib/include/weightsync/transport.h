@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "weightsync/clock.h"
+#include "weightsync/errors.h"
 
 namespace weightsync {
 
@@ -49,12 +50,10 @@ struct RetryPolicy {
   Duration max_backoff = seconds(8);        // ... up to this cap
 };
 
-// True for 408, 429, 500, 502, 503, 504: statuses that say "try again later".
-bool is_retryable_status(int status);
-
-// Retries retryable statuses and TransportErrors with capped exponential backoff, sleeping on
-// the given Clock. After the last try it returns the last response (or rethrows the last
-// TransportError), so the caller still sees what the server said.
+// Retries the retryable statuses (is_retryable_status, errors.h) and TransportErrors with
+// capped exponential backoff, sleeping on the given Clock. After the last try it returns the
+// last response (or rethrows the last TransportError), so the caller still sees what the
+// server said.
 class RetryingTransport final : public Transport {
  public:
   RetryingTransport(Transport& inner, Clock& clock, RetryPolicy policy = {});

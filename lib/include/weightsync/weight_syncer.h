@@ -22,28 +22,32 @@ using WeightSyncerOptions = SyncOptions;
 
 class WeightSyncer {
  public:
-  // Throws InvalidArgument for a negative timeout, retry count or rank, an unknown
-  // first_checkpoint_type, or an empty compression_format while syncing.
+  // Throws InvalidArgument for a negative timeout, retry count or rank, a non-positive poll
+  // interval, a first_checkpoint_type other than base or delta, or an empty
+  // compression_format while syncing.
   explicit WeightSyncer(TrainingClient& policy_client, WeightSyncerOptions options = {},
                         Clock& clock = system_clock());
 
-  // Saves, then (when sync is enabled) hotloads and waits, resets the prompt cache if asked and
-  // warms up. Returns the snapshot name. Throws SaveFailed, HotloadFailed/Timeout (chain reset),
-  // ApiError, TransportError, or WarmupFailed (weights loaded, chain advanced, warmup failed).
+  // Saves (as `checkpoint_type`, or the kind the chain rules pick), then (when sync is enabled)
+  // hotloads and waits, resets the prompt cache if asked and warms up. Returns the snapshot
+  // name. Throws SaveFailed (chain unchanged), HotloadFailed/HotloadTimeout, Timeout, ApiError,
+  // TransportError (chain reset), or WarmupFailed (weights loaded, chain advanced); errors.h
+  // says what each asks of the caller.
   std::string save_and_hotload(const std::string& name,
-                               std::optional<std::string> checkpoint_type = std::nullopt);
+                               std::optional<CheckpointKind> checkpoint_type = std::nullopt);
   // Saves only. Returns the snapshot name, or nothing on failure (logged); never throws.
-  std::optional<std::string> save_only(const std::string& name,
-                                       std::optional<std::string> checkpoint_type = std::nullopt);
+  std::optional<std::string> save_only(
+      const std::string& name, std::optional<CheckpointKind> checkpoint_type = std::nullopt);
   // Syncs a snapshot saved by this syncer; `checkpoint_type` must be the kind it was saved as.
   // True on success (weights served and warmup, if enabled, answered); never throws.
-  bool hotload(const std::string& snapshot_name, const std::string& checkpoint_type);
+  bool hotload(const std::string& snapshot_name, CheckpointKind checkpoint_type);
   // The snapshot the deployment serves on every replica ("" if none, if replicas disagree, or
   // on error); logs readiness and loading stage.
   std::string check_deployment_state();
   // Blocks until the hotload manager reports replicas. Throws Timeout, or InvalidArgument when
-  // sync is disabled.
-  HotloadStatus wait_for_hotload_ready(double timeout_s = 300, double poll_interval_s = 5);
+  // sync is disabled or the timeout is negative.
+  HotloadStatus wait_for_hotload_ready(Duration timeout = seconds(300),
+                                       Duration poll_interval = seconds(5));
   // The next save is a base. Call after the deployment's bucket or the trainer session changed.
   void reset_delta_chain();
 

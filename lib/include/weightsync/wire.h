@@ -18,10 +18,13 @@
 
 namespace weightsync {
 
-// A body did not have the shape the API defines. The message names the field.
+// A body did not have the shape the API defines. The message names the field. STOP: client and
+// server disagree on the protocol (the DeploymentManager reports an answer of the wrong shape
+// as an ApiError carrying the status and body).
 class WireError : public Error {
  public:
   using Error::Error;
+  Remedy remedy() const override { return Remedy::stop; }
 };
 
 inline constexpr std::string_view kChecksumFormat = "alder32";  // sic: the wire's spelling
