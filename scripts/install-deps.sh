@@ -9,7 +9,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev         # unit tests
   librapidcheck-dev                 # property tests
   libbenchmark-dev                  # benchmarks
-  libcpp-httplib-dev                # HTTP transport and the fake server
+  libcpp-httplib-dev                # the library's HTTP transport
+  libboost-dev                      # Asio + Beast (header-only): the fake's event-driven server
   nlohmann-json3-dev                # JSON on the wire
   zlib1g-dev                        # Adler-32
   libzstd-dev                       # delta compression

@@ -1,88 +1,335 @@
-// cpp-httplib 0.11 has no wait-until-ready, and a stop() before listening starts is lost, so
-// start() binds first, listens on a thread, and waits for is_running().
+// The event-driven HTTP/1.1 server behind the router. Boost.Beast is heavy to compile, so it is
+// included here and nowhere else.
+//
+// One Connection per accepted socket, on its own strand: read a request (header, then the body,
+// after a "100 Continue" if asked), hand it to FakeCloud::handle_streaming, wait out an injected
+// delay, then write the answer whole, or a stream's head and then one chunk per piece as each
+// comes due, and read the next request. Every step is an asynchronous operation whose handler
+// holds the connection alive; stop() stops the loop and destroys whatever is pending with it.
 #include "weightsync/fake/fake_server.h"
 
-#include <dirent.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <zlib.h>
 
-#include <atomic>
-#include <chrono>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <csignal>
+#include <functional>
+#include <optional>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
+#include "http_support.h"
 #include "weightsync/fake/transport_faults.h"
 
 namespace weightsync::fake {
 namespace {
 
-HttpRequest to_request(const httplib::Request& in) {
-  HttpRequest out;
-  out.method = in.method;
-  out.path = in.target.empty() ? in.path : in.target;
-  for (const auto& [name, value] : in.headers) out.headers.emplace_back(name, value);
-  out.body = in.body;
-  return out;
-}
-
-int port_of(const sockaddr_storage& address) {
-  if (address.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
-  }
-  if (address.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
-  }
-  return -1;
-}
-
-// The connection a request came in on, found by its two ports (cpp-httplib does not hand the
-// socket to handlers); -1 if it is gone.
-int connection_of(const httplib::Request& request) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
-  while (const dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2 || fd == dirfd(dir)) continue;
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_size = sizeof local;
-    socklen_t peer_size = sizeof peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
-    if (port_of(local) == request.local_port && port_of(peer) == request.remote_port) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
 
 // Connections that may wait in the kernel's queue before the server accepts them.
 constexpr int kListenBacklog = 1024;
+// Bodies over the router's limit must reach it, so it can answer a JSON 413; a body beyond
+// this is refused by the server itself, with the same kind of answer.
+constexpr std::uint64_t kMaxBodyBytes = std::uint64_t{64} << 20;
 
-// Worker pool and keep-alive of `options`; TCP_NODELAY, which accepted sockets inherit from
-// the listening one. Debian's cpp-httplib is a shared library built with a listen queue of 5,
-// where the 6th of a burst of connects waits for a SYN retry (1 s, then 3 s): the listening
-// socket is recorded in `listener` as it is made, so that start() can deepen its queue.
-void configure(httplib::Server& server, const FakeServerOptions& options,
-               std::shared_ptr<int> listener) {
-  server.set_socket_options([listener](int sock) {
-    httplib::default_socket_options(sock);
-    *listener = sock;
-  });
-  if (options.threads > 0) {
-    const auto threads = static_cast<std::size_t>(options.threads);
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+// Content types worth compressing: text (but not an event stream, which is written piece by
+// piece), JSON, XML, JavaScript.
+bool compressible(std::string_view type) {
+  if (type.starts_with("text/")) return !type.starts_with("text/event-stream");
+  return type.starts_with("application/json") || type.starts_with("application/xml") ||
+         type.starts_with("application/javascript") || type.starts_with("image/svg+xml") ||
+         type.starts_with("application/xhtml+xml");
+}
+
+// `text` as a gzip member; nullopt if zlib fails (the answer then goes out uncompressed).
+std::optional<std::string> gzip(const std::string& text) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return std::nullopt;
   }
-  server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(std::max<std::size_t>(options.keep_alive_max_count, 1));
-  server.set_keep_alive_timeout(options.keep_alive_timeout.count());
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (result != Z_STREAM_END) return std::nullopt;
+  return out;
 }
 
 }  // namespace
+
+struct FakeServer::Loop {
+  Loop(FakeCloud& served, const FakeServerOptions& chosen, int loop_threads)
+      : cloud(served),
+        options(chosen),
+        real_clock(dynamic_cast<SystemClock*>(&served.clock()) != nullptr),
+        io(loop_threads),
+        acceptor(io),
+        retry(io),
+        thread_count(loop_threads) {}
+
+  void accept();
+  // Calls `then` on `timer`'s executor once `duration` has passed on the cloud's clock.
+  void wait(Duration duration, net::steady_timer& timer, std::function<void()> then);
+
+  FakeCloud& cloud;
+  const FakeServerOptions options;
+  const bool real_clock;
+  net::io_context io;
+  tcp::acceptor acceptor;
+  net::steady_timer retry;  // after a failed accept (say, out of descriptors)
+  // Sleeps on a clock other than the system one; never on a loop thread.
+  net::thread_pool clock_sleeps{2};
+  int thread_count;
+  std::vector<std::thread> threads;
+};
+
+namespace {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(FakeServer::Loop& loop, tcp::socket socket)
+      : loop_(loop), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(loop_.options.keep_alive_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+ private:
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                       parser_->get().version());
+      http::async_write(stream_, *go_on,
+                        [self = shared_from_this(), go_on](beast::error_code e, std::size_t) {
+                          if (!e) self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->on_read_error(ec);
+                       self->on_request();
+                     });
+  }
+
+  // A closed or idle connection just ends; bytes that are not HTTP get a JSON 4xx, then close.
+  void on_read_error(beast::error_code ec) {
+    if (ec.category() != http::make_error_code(http::error::end_of_stream).category() ||
+        ec == http::error::end_of_stream || !parser_->got_some()) {
+      return;
+    }
+    answer_ = {};
+    answer_.head =
+        ec == http::error::body_limit
+            ? detail::error_response(413, "request body over " + std::to_string(kMaxBodyBytes) +
+                                              " bytes")
+            : detail::error_response(400, "malformed HTTP request: " + ec.message());
+    fault_ = {};
+    keep_alive_ = false;
+    accepts_gzip_ = false;
+    write_answer();
+  }
+
+  void on_request() {
+    stream_.expires_never();
+    auto& in = parser_->get();
+    HttpRequest request;
+    request.method = std::string(in.method_string());
+    request.path = std::string(in.target());
+    for (const auto& field : in) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(in.body());
+    try {
+      answer_ = loop_.cloud.handle_streaming(request);
+    } catch (const std::exception& e) {
+      answer_ = {detail::error_response(500, std::string("fake server: ") + e.what()), nullptr};
+    }
+    fault_ = take_transport_fault(answer_.head);
+    keep_alive_ = in.keep_alive() && ++served_ < loop_.options.keep_alive_max_count;
+    accepts_gzip_ = in[http::field::accept_encoding].find("gzip") != beast::string_view::npos;
+    loop_.wait(fault_.delay, timer_, [self = shared_from_this()] { self->respond(); });
+  }
+
+  void respond() {
+    if (fault_.cut == TransportFault::Cut::reset) {
+      // Nothing of the answer leaves: the peer sees the connection close.
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    if (answer_.stream) return start_stream();
+    write_answer();
+  }
+
+  // The router's status and headers on `head`, with its Content-Type (JSON if none).
+  template <typename Body>
+  void copy_head(http::response<Body>& head) {
+    head.version(parser_->get().version());
+    head.result(static_cast<unsigned>(answer_.head.status));
+    std::string content_type = "application/json";
+    for (const auto& [name, value] : answer_.head.headers) {
+      if (beast::iequals(name, "Content-Type")) {
+        content_type = value;
+      } else {
+        head.insert(name, value);
+      }
+    }
+    head.set(http::field::content_type, content_type);
+    if (keep_alive_) {
+      head.set(http::field::keep_alive,
+               "timeout=" + std::to_string(loop_.options.keep_alive_timeout.count()) +
+                   ", max=" + std::to_string(loop_.options.keep_alive_max_count));
+    }
+    head.keep_alive(keep_alive_);
+  }
+
+  void write_answer() {
+    response_ = {};
+    copy_head(response_);
+    std::string& body = answer_.head.body;
+    if (fault_.cut == TransportFault::Cut::truncate) {
+      // Announce the whole body (and one byte more, so even an empty one is short), send half.
+      keep_alive_ = false;
+      response_.content_length(body.size() + 1);
+      response_.body() = body.substr(0, body.size() / 2);
+    } else {
+      // A client that accepts gzip gets text and JSON answers compressed, as from most servers.
+      std::optional<std::string> packed;
+      if (accepts_gzip_ && !body.empty() &&
+          compressible(std::string(response_[http::field::content_type]))) {
+        packed = gzip(body);
+      }
+      if (packed) response_.set(http::field::content_encoding, "gzip");
+      response_.body() = packed ? std::move(*packed) : std::move(body);
+      response_.prepare_payload();
+    }
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->after_answer(ec);
+                      });
+  }
+
+  void after_answer(beast::error_code ec) {
+    if (ec) return;
+    if (!keep_alive_) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      return;
+    }
+    read_request();
+  }
+
+  void start_stream() {
+    // A truncated-body fault on a stream ends it halfway, without [DONE].
+    if (fault_.cut == TransportFault::Cut::truncate) {
+      answer_.stream->cut_after(answer_.stream->steps() / 2);
+    }
+    stream_head_ = {};
+    copy_head(stream_head_);
+    stream_head_.chunked(true);
+    head_writer_.emplace(stream_head_);
+    http::async_write_header(stream_, *head_writer_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (!ec) self->next_piece();
+                             });
+  }
+
+  void next_piece() {
+    CompletionStream& stream = *answer_.stream;
+    loop_.wait(stream.next_due() - loop_.cloud.clock().now(), timer_,
+               [self = shared_from_this()] { self->send_piece(); });
+  }
+
+  // The next piece is generated under the cloud's lock (inside next_chunk) and written after
+  // it is released; a failed write (the client went away) ends the stream and the connection.
+  void send_piece() {
+    auto piece = loop_.cloud.next_chunk(*answer_.stream);
+    if (!piece) {
+      if (answer_.stream->cut()) return;
+      net::async_write(stream_, http::make_chunk_last(),
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->answer_.stream.reset();
+                         self->after_answer(ec);
+                       });
+      return;
+    }
+    piece_ = std::move(*piece);
+    net::async_write(stream_, http::make_chunk(net::buffer(piece_)),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec) self->next_piece();
+                     });
+  }
+
+  FakeServer::Loop& loop_;
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::size_t served_ = 0;
+  StreamedResponse answer_;
+  TransportFault fault_;
+  bool keep_alive_ = false;
+  bool accepts_gzip_ = false;
+  http::response<http::string_body> response_;
+  http::response<http::empty_body> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> head_writer_;
+  std::string piece_;
+};
+
+}  // namespace
+
+void FakeServer::Loop::accept() {
+  acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (!acceptor.is_open()) return;
+    if (ec) {
+      retry.expires_after(std::chrono::milliseconds(10));
+      retry.async_wait([this](beast::error_code) { accept(); });
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Connection>(*this, std::move(socket))->read_request();
+    accept();
+  });
+}
+
+void FakeServer::Loop::wait(Duration duration, net::steady_timer& timer,
+                            std::function<void()> then) {
+  if (duration <= Duration::zero()) return then();
+  if (real_clock) {
+    timer.expires_after(duration);
+    timer.async_wait([then = std::move(then)](beast::error_code) { then(); });
+    return;
+  }
+  net::post(clock_sleeps, [this, duration, executor = timer.get_executor(),
+                           then = std::move(then)]() mutable {
+    cloud.clock().sleep_for(duration);
+    net::post(executor, std::move(then));
+  });
+}
 
 FakeServer::FakeServer(FakeCloud& cloud, FakeServerOptions options)
     : cloud_(cloud), options_(options) {
@@ -97,121 +344,46 @@ FakeServer::~FakeServer() {
 }
 
 void FakeServer::start(const std::string& host, int port) {
-  if (server_) throw std::runtime_error("FakeServer::start: already started on " + base_url());
+  if (loop_) throw std::runtime_error("FakeServer::start: already started on " + base_url());
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, nullptr);
-  stopping_ = false;
-  auto server = std::make_unique<httplib::Server>();
-  const auto listener = std::make_shared<int>(-1);
-  configure(*server, options_, listener);
-  const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    StreamedResponse streamed = cloud_.handle_streaming(to_request(req));
-    HttpResponse& answer = streamed.head;
-    const TransportFault fault = take_transport_fault(answer);
-    sleep_unless_stopped(fault.delay);
-    if (fault.cut == TransportFault::Cut::reset) {
-      // Nothing of the answer leaves: the peer sees the connection close. The write
-      // cpp-httplib then attempts fails quietly (SIGPIPE is ignored).
-      if (const int fd = connection_of(req); fd >= 0) shutdown(fd, SHUT_RDWR);
-      res.status = 500;
-      return;
-    }
-    res.status = answer.status;
-    std::string content_type = "application/json";
-    for (const auto& [name, value] : answer.headers) {
-      if (name == "Content-Type") {
-        content_type = value;
-      } else {
-        res.set_header(name, value);
-      }
-    }
-    if (streamed.stream) {
-      serve_stream(res, std::move(streamed.stream), content_type,
-                   fault.cut == TransportFault::Cut::truncate);
-      return;
-    }
-    if (fault.cut == TransportFault::Cut::truncate) {
-      // Announce the whole body (and one byte more, so even an empty one is short), send half.
-      const auto body = std::make_shared<std::string>(std::move(answer.body));
-      res.set_content_provider(body->size() + 1, content_type.c_str(),
-                               [body](std::size_t, std::size_t, httplib::DataSink& sink) {
-                                 sink.write(body->data(), body->size() / 2);
-                                 return false;
-                               });
-      return;
-    }
-    res.set_content(answer.body, content_type.c_str());
-  };
-  const std::string any = ".*";
-  server->Get(any, handler);
-  server->Post(any, handler);
-  server->Put(any, handler);
-  server->Patch(any, handler);
-  server->Delete(any, handler);
-  server->Options(any, handler);
-  // Bodies over the router's limit must reach it, so it can answer a JSON 413.
-  server->set_payload_max_length(std::size_t{64} << 20);
-  const int bound =
-      port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    throw std::runtime_error("FakeServer::start: cannot bind " + host + ":" + std::to_string(port));
+  const int threads = options_.threads > 0
+                          ? options_.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto loop = std::make_unique<Loop>(cloud_, options_, threads);
+  const std::string where = host + ":" + std::to_string(port);
+  try {
+    tcp::resolver resolver(loop->io);
+    const tcp::endpoint endpoint =
+        resolver.resolve(host, std::to_string(port), tcp::resolver::passive)->endpoint();
+    loop->acceptor.open(endpoint.protocol());
+    loop->acceptor.set_option(net::socket_base::reuse_address(true));
+    // Accepted sockets get TCP_NODELAY each (Linux does not pass it on from the listener).
+    loop->acceptor.bind(endpoint);
+    loop->acceptor.listen(kListenBacklog);
+    port_ = loop->acceptor.local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("FakeServer::start: cannot bind " + where + ": " + e.what());
   }
-  // Calling listen() again on a listening socket only changes its queue length.
-  if (*listener >= 0) ::listen(*listener, kListenBacklog);
   host_ = host;
-  port_ = bound;
-  server_ = std::move(server);
-  auto finished = std::make_shared<std::atomic<bool>>(false);
-  thread_ = std::thread([s = server_.get(), finished] {
-    s->listen_after_bind();
-    *finished = true;
-  });
-  while (!server_->is_running() && !*finished) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  loop->accept();
+  for (int i = 0; i < loop->thread_count; ++i) {
+    loop->threads.emplace_back([io = &loop->io] { io->run(); });
   }
-  if (!server_->is_running()) {
-    stop();
-    throw std::runtime_error("FakeServer::start: the server stopped before it could listen on " +
-                             host + ":" + std::to_string(bound));
-  }
-}
-
-void FakeServer::sleep_unless_stopped(Duration duration) {
-  // In slices, so that stop() is not held up by a long injected delay or a slow stream.
-  for (Duration left = duration; left > Duration::zero() && !stopping_;) {
-    const Duration slice = std::min<Duration>(left, std::chrono::milliseconds(50));
-    cloud_.clock().sleep_for(slice);
-    left -= slice;
-  }
-}
-
-void FakeServer::serve_stream(httplib::Response& res, std::shared_ptr<CompletionStream> stream,
-                              const std::string& content_type, bool truncate) {
-  // A truncated-body fault on a stream ends it halfway, without [DONE].
-  if (truncate) stream->cut_after(stream->steps() / 2);
-  // Each piece is generated under the cloud's lock and written after it is released; a write
-  // that fails (the client went away) or stop() ends the stream and drops it.
-  res.set_chunked_content_provider(
-      content_type, [this, stream](std::size_t, httplib::DataSink& sink) {
-        sleep_unless_stopped(stream->next_due() - cloud_.clock().now());
-        if (stopping_) return false;
-        const auto piece = cloud_.next_chunk(*stream);
-        if (!piece) {
-          if (stream->cut()) return false;
-          sink.done();
-          return true;
-        }
-        return sink.write(piece->data(), piece->size());
-      });
+  loop_ = std::move(loop);
 }
 
 void FakeServer::stop() {
-  if (!server_) return;
-  stopping_ = true;
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
-  server_.reset();
+  if (!loop_) return;
+  // The listening socket is open from start(), so connects already queue; stopping the loop
+  // drops every pending step, and destroying it closes every connection.
+  loop_->io.stop();
+  for (auto& thread : loop_->threads) thread.join();
+  loop_->clock_sleeps.join();
+  beast::error_code ignored;
+  loop_->acceptor.close(ignored);
+  loop_.reset();
 }
 
 std::string FakeServer::base_url() const {

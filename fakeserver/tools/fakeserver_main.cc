@@ -46,11 +46,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "Seed of every generated setting and random fault")
       ->capture_default_str();
   weightsync::fake::FakeServerOptions server_options;
-  server_options.threads = 1100;
   app.add_option("--threads", server_options.threads,
-                 "Worker threads: connections served at once (each kept-alive connection holds "
-                 "one); 0: the HTTP library's default")
-      ->check(CLI::Range(0, 16384))
+                 "Event-loop threads that run requests (any number of connections is served "
+                 "at once); 0: one per core")
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--keep-alive-max", server_options.keep_alive_max_count,
                  "Requests one kept-alive connection carries before the server closes it")
