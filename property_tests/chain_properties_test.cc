@@ -39,6 +39,8 @@ auto chain_property(SyncerKind kind, bool over_http, Commands commands) {
       msg << "config " << config << "\n";
       for (const auto& v : stuck) msg << "VIOLATED " << v << "\n";
       msg << "story:\n" << world.story();
+      msg << "fault plan (weightsync-fakeserver --config FILE replays it): "
+          << world.replay_config() << "\n";
       RC_FAIL(msg.str());
     }
   };

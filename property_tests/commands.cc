@@ -10,6 +10,8 @@ void assert_invariants(World& world) {
   msg << "config " << world.config() << "\n";
   for (const auto& v : found) msg << "VIOLATED " << v << "\n";
   msg << "story:\n" << world.story();
+  msg << "fault plan (weightsync-fakeserver --config FILE replays it): " << world.replay_config()
+      << "\n";
   RC_FAIL(msg.str());
 }
 
@@ -68,56 +70,76 @@ void ResetLedger::run(const Model&, World& w) const {
   assert_invariants(w);
 }
 
+namespace {
+
+fake::FaultSpec next(fake::FaultKind kind, int count) {
+  fake::FaultSpec spec;
+  spec.kind = kind;
+  spec.count = count;
+  return spec;
+}
+
+}  // namespace
+
 void FailNextLoad::run(const Model&, World& w) const {
-  w.faults().failing_loads += w.config().replicas;
-  w.faults().failing_replica = -1;
-  w.note("fault: the next load on every replica fails");
+  w.add_fault(next(fake::FaultKind::load_error, w.config().replicas),
+              "the next load on every replica fails");
   assert_invariants(w);
 }
 
+// Each fault the fake can inject becomes a count-triggered entry appended to the cloud's fault
+// plan; slow downloads and a stale storage cache change the world's settings instead.
 void InjectFault::run(const Model&, World& w) const {
-  Faults& f = w.faults();
+  using fake::FaultKind;
   std::ostringstream what;
   show(what);
+  fake::FaultSpec spec;
   switch (fault) {
-    case FaultKind::reject_post:
-      f.reject_posts += count;
-      f.reject_status = status;
+    case props::FaultKind::reject_post:
+      spec = next(FaultKind::hotload_rejected, count);
+      spec.status = status;
       break;
-    case FaultKind::lose_post_answer:
-      f.lose_post_answers += count;
+    case props::FaultKind::lose_post_answer:
+      // The POST takes effect and its answer is lost at once: the double-submit case.
+      spec = next(FaultKind::hotload_timeout, count);
+      spec.delay = Duration::zero();
+      spec.accepted = true;
       break;
-    case FaultKind::failing_load:
-      f.failing_loads += count;
-      f.failing_replica = -1;
+    case props::FaultKind::failing_load:
+      spec = next(FaultKind::load_error, count);
       break;
-    case FaultKind::failing_replica:
-      f.failing_loads += count;
-      f.failing_replica = w.config().replicas - 1;
+    case props::FaultKind::failing_replica:
+      spec = next(FaultKind::load_error, count);
+      spec.replica = w.config().replicas - 1;
       break;
-    case FaultKind::stuck_load:
-      f.stuck_loads += 1;
+    case props::FaultKind::stuck_load:
+      spec = next(FaultKind::load_stuck, 1);
       break;
-    case FaultKind::warmup_unavailable:
-      f.warmup_unavailable += 4 * count;
+    case props::FaultKind::warmup_unavailable:
+      spec = next(FaultKind::warmup_unavailable, 4 * count);
       break;
-    case FaultKind::skip_cache_reset:
-      f.skip_cache_reset = on;
+    case props::FaultKind::skip_cache_reset:
+      spec = next(FaultKind::prompt_cache_not_reset, count);
       break;
-    case FaultKind::slow_downloads:
+    case props::FaultKind::slow_downloads:
       w.set_slow_downloads(on);
-      break;
-    case FaultKind::stale_cache:
+      w.note("fault: " + what.str());
+      assert_invariants(w);
+      return;
+    case props::FaultKind::stale_cache:
       w.set_stale_cache(on);
+      w.note("fault: " + what.str());
+      assert_invariants(w);
+      return;
+    case props::FaultKind::save_failure:
+      spec = next(FaultKind::save_failure, count);
+      spec.trainer = w.trainer().job_name();
       break;
-    case FaultKind::save_failure:
-      w.trainer().fail_next_saves(count);
-      break;
-    case FaultKind::restart_mid_load:
-      w.restart_during_next_load();
+    case props::FaultKind::restart_mid_load:
+      spec = next(FaultKind::replica_restart, 1);
       break;
   }
-  w.note("fault: " + what.str());
+  w.add_fault(std::move(spec), what.str());
   assert_invariants(w);
 }
 
@@ -143,7 +165,7 @@ void InjectFault::show(std::ostream& os) const {
       os << "the next " << 4 * count << " completions answer 503";
       return;
     case FaultKind::skip_cache_reset:
-      os << "prompt-cache resets are " << (on ? "skipped" : "honoured");
+      os << "the next " << count << " prompt-cache resets are skipped";
       return;
     case FaultKind::slow_downloads:
       os << "downloads " << (on ? "slow to a crawl" : "back to normal");

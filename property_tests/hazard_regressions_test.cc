@@ -30,7 +30,10 @@ WorldConfig two_replicas() {
 // Hazard 1: the first hotload fails; the next save is a delta sent without metadata, and the
 // deployment loads the diff as full weights.
 std::vector<std::string> hazard1_story(World& w) {
-  w.faults().failing_loads = 2;
+  fake::FaultSpec fail;
+  fail.kind = fake::FaultKind::load_error;
+  fail.count = 2;
+  w.add_fault(fail, "the next 2 loads fail");
   w.trainer_step(1);
   w.save_and_hotload(std::nullopt);
   auto v = w.violations();
@@ -53,7 +56,10 @@ std::vector<std::string> hazard2_story(World& w) {
   w.save_and_hotload(std::nullopt);
   add();
   w.trainer_step(1);
-  w.faults().failing_loads = 2;
+  fake::FaultSpec fail;
+  fail.kind = fake::FaultKind::load_error;
+  fail.count = 2;
+  w.add_fault(fail, "the next 2 loads fail");
   w.save_and_hotload(std::nullopt);
   add();
   w.trainer_step(1);

@@ -9,16 +9,20 @@
 #include <string>
 
 #include "weightsync/deployment_manager.h"
+#include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/fake_training_client.h"
 #include "weightsync/snapshot_chain.h"
 
 namespace weightsync::props {
 
-// Forwards to whichever fake trainer the loop currently trains.
+// Forwards to whichever fake trainer the loop currently trains; each sampler save is first the
+// fault plan's save_failure opportunity, as a save over the control API is.
 class TrainerProxy final : public TrainingClient {
  public:
-  explicit TrainerProxy(fake::FakeTrainingClient*& current) : current_(current) {}
+  TrainerProxy(fake::FakeTrainingClient*& current, fake::FakeCloud& cloud)
+      : current_(current), cloud_(cloud) {}
   SamplerSave save_weights_for_sampler(const std::string& name, CheckpointKind kind) override {
+    cloud_.save_fault(current_->job_name());
     return current_->save_weights_for_sampler(name, kind);
   }
   std::string save_state(const std::string& name) override { return current_->save_state(name); }
@@ -26,6 +30,7 @@ class TrainerProxy final : public TrainingClient {
 
  private:
   fake::FakeTrainingClient*& current_;
+  fake::FakeCloud& cloud_;
 };
 
 struct SyncerSettings {

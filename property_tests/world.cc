@@ -34,12 +34,11 @@ fake::DeploymentTiming normal_timing() {
 }
 
 // Records every hotload POST (and what the deployment served when it arrived) before passing
-// it on, and can lose the answer of a POST the server already acted on: the double-submit case.
+// it on.
 class RecordingTransport final : public Transport {
  public:
-  RecordingTransport(Transport& inner, Faults& faults,
-                     std::function<void(const HotloadRequest&)> on_post)
-      : inner_(inner), faults_(faults), on_post_(std::move(on_post)) {}
+  RecordingTransport(Transport& inner, std::function<void(const HotloadRequest&)> on_post)
+      : inner_(inner), on_post_(std::move(on_post)) {}
 
   HttpResponse exchange(const HttpRequest& request) override {
     const bool post = request.method == "POST" && request.path == kHotloadPath;
@@ -50,16 +49,11 @@ class RecordingTransport final : public Transport {
         // The server will answer 400; nothing was sent that could load.
       }
     }
-    HttpResponse response = inner_.exchange(request);
-    if (post && faults_.consume(faults_.lose_post_answers)) {
-      throw TransportError("injected: the hotload POST reached the server, its answer was lost");
-    }
-    return response;
+    return inner_.exchange(request);
   }
 
  private:
   Transport& inner_;
-  Faults& faults_;
   std::function<void(const HotloadRequest&)> on_post_;
 };
 
@@ -79,7 +73,7 @@ std::ostream& operator<<(std::ostream& os, const WorldConfig& c) {
             << " wire=" << (c.over_http ? "http" : "in-process") << " seed=" << c.seed << "}";
 }
 
-World::World(const WorldConfig& config, SyncerKind kind)
+World::World(const WorldConfig& config, SyncerKind kind, fake::FaultPlan faults)
     : config_(config), cloud_(clock_, [&] {
         fake::FakeCloudOptions o;
         o.seed = config.seed;
@@ -89,7 +83,9 @@ World::World(const WorldConfig& config, SyncerKind kind)
       }()) {
   ++world_stats().worlds;
   cloud_.create_account(kAccount, kKey);
-  cloud_.set_fault_hooks(faults_.hooks());
+  // Installed before anything happens, as `weightsync-fakeserver --config` installs it, so the
+  // plan as it ran replays against a fresh server.
+  cloud_.set_fault_plan(std::move(faults));
   if (config_.over_http) {
     server_ = std::make_unique<fake::FakeServer>(cloud_);
     server_->start();
@@ -99,7 +95,7 @@ World::World(const WorldConfig& config, SyncerKind kind)
     wire_ = std::make_unique<fake::InProcessTransport>(cloud_);
   }
   recording_ = std::make_unique<RecordingTransport>(
-      *wire_, faults_, [this](const HotloadRequest& r) { record_post(r); });
+      *wire_, [this](const HotloadRequest& r) { record_post(r); });
   retrying_ = std::make_unique<RetryingTransport>(*recording_, clock_);
   DeploymentManagerOptions mo;
   mo.api_key = kKey;
@@ -129,7 +125,7 @@ World::World(const WorldConfig& config, SyncerKind kind)
   s.first_checkpoint_type = config_.first_checkpoint_type;
   s.warmup_max_retries = config_.warmup_max_retries;
   s.lora_rank = config_.lora_rank;
-  proxy_ = std::make_unique<TrainerProxy>(trainer_);
+  proxy_ = std::make_unique<TrainerProxy>(trainer_, cloud_);
   if (kind == SyncerKind::production) {
     syncer_ = make_production_syncer(*proxy_, *manager_, clock_, s);
   } else if (kind == SyncerKind::service) {
@@ -315,9 +311,13 @@ void World::set_slow_downloads(bool slow) {
   cloud_.set_deployment_timing(kAccount, kDeployment, t);
 }
 
-void World::restart_during_next_load() {
-  cloud_.set_fault_plan(fake::parse_fault_plan(
-      R"({"faults":[{"fault":"replica_restart","count":1,"afterFraction":0.5}]})"));
+void World::add_fault(fake::FaultSpec spec, const std::string& what) {
+  cloud_.add_fault(std::move(spec));
+  note("fault: " + what);
+}
+
+std::string World::replay_config() {
+  return R"({"faultPlan":)" + fake::encode_fault_plan(cloud_.fault_plan()) + "}";
 }
 
 void World::set_stale_cache(bool stale) {
@@ -515,8 +515,6 @@ std::vector<std::string> World::violations() {
 }
 
 std::vector<std::string> World::check_liveness(int max_syncs) {
-  faults_.clear();
-  faults_.enabled = false;
   cloud_.clear_fault_plan();
   trainer_->fail_next_saves(0);
   set_slow_downloads(false);

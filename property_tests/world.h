@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "faults.h"
 #include "weightsync/deployment_manager.h"
 #include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/fake_server.h"
+#include "weightsync/fake/fault_plan.h"
 #include "weightsync/snapshot_chain.h"
 
 namespace weightsync::props {
@@ -58,7 +58,9 @@ WorldStats& world_stats();
 
 class World {
  public:
-  World(const WorldConfig& config, SyncerKind kind);
+  // `faults` is the fault plan the world starts with (a replay); faults added while it runs are
+  // appended to it.
+  World(const WorldConfig& config, SyncerKind kind, fake::FaultPlan faults = {});
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
@@ -76,11 +78,10 @@ class World {
   void recreate_bucket();
   void restart_replica(int index);
   void reset_ledger();
-  Faults& faults() { return faults_; }
+  // Appends a count-triggered entry to the cloud's fault plan (fault_plan.h) and notes it.
+  void add_fault(fake::FaultSpec spec, const std::string& what);
   void set_slow_downloads(bool slow);
   void set_stale_cache(bool stale);
-  // The fake's fault plan restarts the replica that starts the next load, halfway through it.
-  void restart_during_next_load();
 
   // Invariants 1-7 and 9 after the last operation; empty when all hold.
   std::vector<std::string> violations();
@@ -91,6 +92,9 @@ class World {
   // One line per operation with its outcome: printed with a counterexample.
   const std::string& story() const { return story_; }
   void note(const std::string& line);
+  // The fault plan as it ran, as a config `weightsync-fakeserver --config` reads:
+  // {"faultPlan": {...}}. Printed with a counterexample.
+  std::string replay_config();
   fake::FakeTrainingClient& trainer() { return *trainer_; }
   fake::FakeCloud& cloud() { return cloud_; }
 
@@ -111,7 +115,6 @@ class World {
   WorldConfig config_;
   ManualClock clock_;
   fake::FakeCloud cloud_;
-  Faults faults_;
   std::unique_ptr<fake::FakeServer> server_;
   std::unique_ptr<Transport> wire_;       // in-process or HTTP
   std::unique_ptr<Transport> recording_;  // records hotload POSTs, injects lost answers

@@ -12,7 +12,7 @@ PACKAGES=(
   libcpp-httplib-dev                # the library's HTTP transport
   libboost-dev                      # Asio + Beast (header-only): the fake's event-driven server
   nlohmann-json3-dev                # JSON on the wire
-  zlib1g-dev                        # Adler-32
+  zlib1g-dev                        # the reference Adler-32 the fake's own is tested against
   libzstd-dev                       # delta compression
   libcli11-dev                      # command lines
   gcovr                             # coverage

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "fault_hooks.h"
 #include "weightsync/errors.h"
 #include "weightsync/fake/fault_injector.h"
 #include "weightsync/fake/http_error.h"
@@ -54,50 +55,54 @@ CloudModel::CloudModel(Clock& clock, FakeCloudOptions options)
       options_(std::move(options)),
       random_(options_.seed),
       store_(options_.state_dir),
+      hooks_(std::make_unique<FaultHooks>()),
+      active_hooks_(std::make_unique<FaultHooks>()),
       sampling_(std::make_unique<SamplingState>(options_.seed ^ 0x73616d706c696e67ULL)) {
   // The caller's hook runs first; the plan then bends what it decided.
-  active_hooks_.on_request = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
-    if (hooks_.on_request) {
-      if (auto answer = hooks_.on_request(r)) return answer;
+  active_hooks_->on_request = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
+    if (hooks_->on_request) {
+      if (auto answer = hooks_->on_request(r)) return answer;
     }
     if (faults_active_) return injector_->on_request(r);
     return std::nullopt;
   };
-  active_hooks_.on_hotload = [this](const std::string& deployment,
-                                    const HotloadRequest& h) -> std::optional<HttpResponse> {
-    if (hooks_.on_hotload) {
-      if (auto answer = hooks_.on_hotload(deployment, h)) return answer;
+  active_hooks_->on_hotload = [this](const std::string& deployment,
+                                     const HotloadRequest& h) -> std::optional<HttpResponse> {
+    if (hooks_->on_hotload) {
+      if (auto answer = hooks_->on_hotload(deployment, h)) return answer;
     }
     if (faults_active_) return injector_->on_hotload(*this, deployment, h);
     return std::nullopt;
   };
-  active_hooks_.on_load_start = [this](LoadPlan& plan) {
-    if (hooks_.on_load_start) hooks_.on_load_start(plan);
+  active_hooks_->on_load_start = [this](LoadPlan& plan) {
+    if (hooks_->on_load_start) hooks_->on_load_start(plan);
+    if (load_model_.plan) load_model_.plan(plan);
     if (faults_active_) injector_->on_load_start(plan);
+    if (load_model_.planned) load_model_.planned(plan);
   };
-  active_hooks_.on_prompt_cache_reset = [this](const std::string& deployment, int replica) {
-    if (hooks_.on_prompt_cache_reset && !hooks_.on_prompt_cache_reset(deployment, replica)) {
+  active_hooks_->on_prompt_cache_reset = [this](const std::string& deployment, int replica) {
+    if (hooks_->on_prompt_cache_reset && !hooks_->on_prompt_cache_reset(deployment, replica)) {
       return false;
     }
     return !faults_active_ || injector_->on_prompt_cache_reset(deployment, replica);
   };
-  active_hooks_.on_deployment_created =
+  active_hooks_->on_deployment_created =
       [this](const std::string& deployment) -> std::optional<std::string> {
-    if (hooks_.on_deployment_created) {
-      if (auto failure = hooks_.on_deployment_created(deployment)) return failure;
+    if (hooks_->on_deployment_created) {
+      if (auto failure = hooks_->on_deployment_created(deployment)) return failure;
     }
     if (faults_active_) return injector_->on_deployment_created(deployment);
     return std::nullopt;
   };
-  active_hooks_.on_completion = [this](const std::string& deployment) -> std::optional<int> {
-    if (hooks_.on_completion) {
-      if (auto status = hooks_.on_completion(deployment)) return status;
+  active_hooks_->on_completion = [this](const std::string& deployment) -> std::optional<int> {
+    if (hooks_->on_completion) {
+      if (auto status = hooks_->on_completion(deployment)) return status;
     }
     if (faults_active_) return injector_->on_completion(deployment);
     return std::nullopt;
   };
-  active_hooks_.on_response = [this](const HttpRequest& r, HttpResponse& response) {
-    if (hooks_.on_response) hooks_.on_response(r, response);
+  active_hooks_->on_response = [this](const HttpRequest& r, HttpResponse& response) {
+    if (hooks_->on_response) hooks_->on_response(r, response);
     if (faults_active_) injector_->on_response(response);
   };
 }
@@ -112,6 +117,17 @@ void CloudModel::set_fault_plan(FaultPlan plan) {
   }
   injector_ = std::make_unique<FaultInjector>(std::move(plan), seed, clock_);
   faults_active_ = true;
+}
+
+std::size_t CloudModel::add_fault(FaultSpec spec) {
+  if (!faults_active_) set_fault_plan(FaultPlan{});
+  return injector_->add(std::move(spec));
+}
+
+bool CloudModel::save_fault(const std::string& job_name) {
+  if (!faults_active_ || !injector_->on_save(job_name)) return false;
+  trainer(job_name).fail_next_saves(1);
+  return true;
 }
 
 void CloudModel::clear_fault_plan() {
@@ -281,7 +297,7 @@ FakeDeployment& CloudModel::create_deployment(const std::string& caller, const s
   store_.ensure_bucket(bucket);
   auto deployment = std::make_unique<FakeDeployment>(account, id, config, bucket, options_.timing,
                                                      options_.replicas_per_deployment, now());
-  if (auto failure = active_hooks_.on_deployment_created(name)) {
+  if (auto failure = active_hooks_->on_deployment_created(name)) {
     deployment->fail(std::move(*failure), deployment->ready_at());
   }
   return *(deployments_[name] = std::move(deployment));
@@ -299,7 +315,7 @@ FakeDeployment& CloudModel::deployment(const std::string& caller, const std::str
     throw HttpError(404, "deployment " + name + " not found");
   }
   advance_faults();
-  found->second->advance(now(), active_hooks_);
+  found->second->advance(now(), *active_hooks_);
   return *found->second;
 }
 

@@ -251,6 +251,7 @@ HttpResponse Control::save_sampler(FakeTrainingClient& t) {
     }
   }
   SamplerSave saved;
+  model_.save_fault(t.job_name());
   try {
     saved = t.save_weights_for_sampler(name, kind);
   } catch (const SaveFailed& e) {

@@ -112,11 +112,6 @@ void FakeCloud::set_deployment_timing(const std::string& account, const std::str
   model_.deployment(account, account, id).timing() = timing;
 }
 
-void FakeCloud::set_fault_hooks(FaultHooks hooks) {
-  std::lock_guard lock(mutex_);
-  model_.hooks() = std::move(hooks);
-}
-
 void FakeCloud::set_fault_plan(FaultPlan plan) {
   std::lock_guard lock(mutex_);
   model_.set_fault_plan(std::move(plan));
@@ -125,6 +120,30 @@ void FakeCloud::set_fault_plan(FaultPlan plan) {
 void FakeCloud::clear_fault_plan() {
   std::lock_guard lock(mutex_);
   model_.clear_fault_plan();
+}
+
+std::size_t FakeCloud::add_fault(FaultSpec spec) {
+  std::lock_guard lock(mutex_);
+  return model_.add_fault(std::move(spec));
+}
+
+bool FakeCloud::save_fault(const std::string& job_name) {
+  std::lock_guard lock(mutex_);
+  return model_.save_fault(job_name);
+}
+
+void FakeCloud::set_load_model(LoadModel model) {
+  std::lock_guard lock(mutex_);
+  model_.load_model() = std::move(model);
+}
+
+FaultPlan FakeCloud::fault_plan() {
+  std::lock_guard lock(mutex_);
+  const FaultInjector* injector = model_.fault_injector();
+  if (!injector) return FaultPlan{};
+  FaultPlan plan = injector->plan();
+  plan.seed = injector->seed();
+  return plan;
 }
 
 std::vector<FaultEvent> FakeCloud::fault_log() {

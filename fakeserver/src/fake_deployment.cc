@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "fault_hooks.h"
 #include "weightsync/fake/http_error.h"
 
 namespace weightsync::fake {

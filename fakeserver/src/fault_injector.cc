@@ -2,6 +2,7 @@
 #include "weightsync/fake/fault_injector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "weightsync/errors.h"
@@ -52,6 +53,9 @@ bool FaultInjector::matches(const FaultSpec& spec, const Opportunity& at) const 
   if (spec.replica && at.replica >= 0 && *spec.replica != at.replica) return false;
   if (spec.method && *spec.method != at.method) return false;
   if (spec.path && at.path.compare(0, spec.path->size(), *spec.path) != 0) return false;
+  if (spec.kind == FaultKind::save_failure && !spec.trainer.empty() && spec.trainer != at.trainer) {
+    return false;
+  }
   return true;
 }
 
@@ -74,7 +78,44 @@ std::optional<std::size_t> FaultInjector::fire(FaultKind kind, const Opportunity
     record(i, trigger, at.target, detail, clock_.now());
     return i;
   }
+  ++passed_[Passed{kind, at.deployment, at.replica, at.method, at.trainer}];
   return std::nullopt;
+}
+
+std::size_t FaultInjector::add(FaultSpec spec) {
+  if (spec.probability) {
+    throw InvalidArgument(std::string(to_string(spec.kind)) +
+                          ": an entry added while the plan runs takes count or atSeconds, not "
+                          "probability (its draws would change every later random decision)");
+  }
+  if (spec.path) {
+    throw InvalidArgument(std::string(to_string(spec.kind)) +
+                          ": an entry added while the plan runs cannot filter by path");
+  }
+  const std::size_t index = plan_.faults.size();
+  int gone_by = 0;
+  if (spec.count) {
+    for (const auto& [key, n] : passed_) {
+      const auto& [kind, deployment, replica, method, trainer] = key;
+      if (kind != spec.kind) continue;
+      Opportunity at;
+      at.deployment = deployment;
+      at.replica = replica;
+      at.method = method;
+      at.trainer = trainer;
+      if (matches(spec, at)) gone_by += n;
+    }
+    spec.after += gone_by;
+  }
+  if (spec.at) {
+    spec.at = *spec.at + (clock_.now() - installed_at_);
+    pending_.push_back(Pending{installed_at_ + *spec.at, pending_order_++, index,
+                               spec.deployment.value_or(""), spec.replica.value_or(-1)});
+  }
+  plan_.faults.push_back(std::move(spec));
+  seen_.push_back(gone_by);
+  fired_count_.push_back(0);
+  return index;
 }
 
 void FaultInjector::record(std::size_t entry, std::string trigger, std::string target,
@@ -169,6 +210,15 @@ void FaultInjector::on_load_start(LoadPlan& plan) {
     plan.fail_with = "snapshot " + plan.identity +
                      " not found: the replica read a stale or wrong bucket (injected fault)";
   }
+  // A slow download first: whatever else happens, the load takes longer.
+  if (const auto i = fire(FaultKind::slow_download, at, "")) {
+    const double factor = plan_.faults[*i].factor;
+    plan.duration = Duration(static_cast<std::int64_t>(
+        std::llround(static_cast<double>(plan.duration.count()) * factor)));
+    log_.back().detail = "the load takes " + seconds_text(plan.duration) + " s (x" +
+                         seconds_text(seconds(factor)).substr(0, 6) + ")";
+  }
+  // Then at most one outcome: an error, a corrupt parent, a stuck load, or a restart mid-load.
   if (!plan.fail_with) {
     if (const auto i = fire(FaultKind::load_error, at, "the load ends in error")) {
       const auto& message = plan_.faults[*i].message;
@@ -188,17 +238,12 @@ void FaultInjector::on_load_start(LoadPlan& plan) {
       plan.stuck = true;
     }
   }
-  if (const auto i = fire(FaultKind::slow_download, at, "")) {
-    const double factor = plan_.faults[*i].factor;
-    plan.duration =
-        Duration(static_cast<std::int64_t>(static_cast<double>(plan.duration.count()) * factor));
-    log_.back().detail = "the load takes " + seconds_text(plan.duration) + " s (x" +
-                         seconds_text(seconds(factor)).substr(0, 6) + ")";
-  }
+  if (plan.fail_with || plan.stuck || plan.corrupt_parent) return;
   if (const auto i = fire(FaultKind::replica_restart, at, "")) {
     const Duration offset = Duration(static_cast<std::int64_t>(
         static_cast<double>(plan.duration.count()) * plan_.faults[*i].after_fraction));
     const Duration due = clock_.now() + offset;
+    plan.restart_after = offset;
     pending_.push_back(Pending{due, pending_order_++, *i, plan.deployment, plan.replica});
     log_.back().detail =
         "the replica restarts mid-load at t=" + seconds_text(due - installed_at_) + " s";
@@ -223,6 +268,13 @@ std::optional<int> FaultInjector::on_completion(const std::string& deployment) {
     return status;
   }
   return std::nullopt;
+}
+
+bool FaultInjector::on_save(const std::string& trainer_job) {
+  Opportunity at;
+  at.trainer = trainer_job;
+  at.target = trainer_job + " sampler save";
+  return fire(FaultKind::save_failure, at, "the save throws SaveFailed").has_value();
 }
 
 std::optional<std::string> FaultInjector::on_deployment_created(const std::string& deployment) {

@@ -12,7 +12,7 @@ namespace {
 
 using internal::JsonFields;
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 20> kKindNames = {{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 21> kKindNames = {{
     {FaultKind::hotload_rejected, "hotload_rejected"},
     {FaultKind::hotload_timeout, "hotload_timeout"},
     {FaultKind::load_error, "load_error"},
@@ -33,6 +33,7 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 20> kKindNames = {{
     {FaultKind::truncated_body, "truncated_body"},
     {FaultKind::deployment_failed, "deployment_failed"},
     {FaultKind::trainer_failed, "trainer_failed"},
+    {FaultKind::save_failure, "save_failure"},
 }};
 
 // Faults that are events in the fake world, so they can also happen at a time ("atSeconds").
@@ -81,6 +82,7 @@ std::vector<std::string> parameters(FaultKind kind) {
       return {"enabled"};
     case FaultKind::session_change:
     case FaultKind::reattach:
+    case FaultKind::save_failure:
       return {"trainer"};
     case FaultKind::slow_download:
       return {"factor"};
@@ -200,6 +202,20 @@ FaultSpec parse_fault(const nlohmann::json& value, const std::string& path) {
     throw InvalidArgument(f.at("deployment") + ": trainer_failed acts on a trainer job; expected "
                                                "trainer, not deployment");
   }
+  if (spec.kind == FaultKind::save_failure && (spec.deployment || spec.replica)) {
+    throw InvalidArgument(f.at(spec.deployment ? "deployment" : "replica") +
+                          ": save_failure happens to a trainer's save; expected trainer, not " +
+                          (spec.deployment ? "deployment" : "replica"));
+  }
+  if (spec.kind == FaultKind::save_failure) {
+    if (auto trainer = f.text("trainer")) {
+      if (!has_shape(*trainer, "rlorTrainerJobs")) {
+        JsonFields::fail(f.at("trainer"), "'accounts/{account}/rlorTrainerJobs/{id}'",
+                         *f.child("trainer"));
+      }
+      spec.trainer = *trainer;
+    }
+  }
   if (spec.kind == FaultKind::session_change || spec.kind == FaultKind::reattach ||
       spec.kind == FaultKind::trainer_failed) {
     spec.trainer = f.required_text("trainer");
@@ -262,6 +278,44 @@ FaultPlan parse_fault_plan(std::string_view json_text, std::string_view where) {
     plan.faults.push_back(parse_fault(faults[i], top.at("faults") + "[" + std::to_string(i) + "]"));
   }
   return plan;
+}
+
+std::string encode_fault_plan(const FaultPlan& plan) {
+  nlohmann::ordered_json faults = nlohmann::ordered_json::array();
+  for (const FaultSpec& spec : plan.faults) {
+    nlohmann::ordered_json e;
+    e["fault"] = std::string(to_string(spec.kind));
+    if (spec.count) {
+      e["count"] = *spec.count;
+      if (spec.after > 0) e["after"] = spec.after;
+    }
+    if (spec.probability) e["probability"] = *spec.probability;
+    if (spec.limit) e["limit"] = *spec.limit;
+    if (spec.at) e["atSeconds"] = to_seconds(*spec.at);
+    if (spec.deployment) e["deployment"] = *spec.deployment;
+    if (spec.replica) e["replica"] = *spec.replica;
+    if (spec.method) e["method"] = *spec.method;
+    if (spec.path) e["path"] = *spec.path;
+    const Duration default_delay = spec.kind == FaultKind::latency ? seconds(1) : seconds(30);
+    for (const std::string& p : parameters(spec.kind)) {
+      if (p == "status" && spec.status != 503) e[p] = spec.status;
+      if (p == "delaySeconds" && spec.delay != default_delay) e[p] = to_seconds(spec.delay);
+      if (p == "durationSeconds" && spec.duration != seconds(30)) e[p] = to_seconds(spec.duration);
+      if (p == "accepted" && !spec.accepted) e[p] = false;
+      if (p == "processed" && !spec.processed) e[p] = false;
+      if (p == "factor" && spec.factor != 10) e[p] = spec.factor;
+      if (p == "afterFraction" && spec.after_fraction != 0.5) e[p] = spec.after_fraction;
+      if (p == "mode" && spec.recreate) e[p] = "recreate";
+      if (p == "enabled" && !spec.enabled) e[p] = false;
+      if (p == "trainer" && !spec.trainer.empty()) e[p] = spec.trainer;
+      if (p == "message" && !spec.message.empty()) e[p] = spec.message;
+    }
+    faults.push_back(std::move(e));
+  }
+  nlohmann::ordered_json doc;
+  if (plan.seed) doc["seed"] = *plan.seed;
+  doc["faults"] = std::move(faults);
+  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string format_fault_log(const std::vector<FaultEvent>& events, std::uint64_t seed) {

@@ -1,6 +1,7 @@
 // The hotload state machine of one replica, driven by the clock alone.
 #include "weightsync/fake/replica.h"
 
+#include "fault_hooks.h"
 #include "weightsync/fake/delta_codec.h"
 #include "weightsync/log.h"
 
@@ -54,7 +55,8 @@ void Replica::start_load(LoadOrder order, Duration now, const DeploymentTiming& 
       std::nullopt,
       false,
       order.metadata.has_value(),
-      false};
+      false,
+      std::nullopt};
   if (hooks.on_load_start) hooks.on_load_start(plan);
   Load load;
   load.order = std::move(order);

@@ -8,6 +8,7 @@
 
 #include "completions.h"
 #include "control_api.h"
+#include "fault_hooks.h"
 #include "http_support.h"
 #include "trainer_job_wire.h"
 #include "weightsync/errors.h"

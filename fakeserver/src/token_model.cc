@@ -3,7 +3,6 @@
 // up to libm rounding, and sensitive to every byte of the weights through their checksum.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "weightsync/fake/sampling.h"
 
@@ -57,13 +56,23 @@ std::string token_text(int token) {
 TokenDraw draw_token(std::uint32_t weights_checksum, std::uint64_t context,
                      const SamplingRequest& request, double uniform, int top_alternatives) {
   const std::vector<double> l = logits(weights_checksum, context);
-  std::vector<int> order(kVocabulary);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const double la = l[static_cast<std::size_t>(a)];
-    const double lb = l[static_cast<std::size_t>(b)];
-    return la != lb ? la > lb : a < b;
+  // Highest logit first, ties by token: a total order, so the ranking is unique. Sorting the
+  // (logit, token) pairs themselves spares the comparisons a lookup into `l` each.
+  struct Ranked {
+    double logit;
+    int token;
+  };
+  std::vector<Ranked> ranked(kVocabulary);
+  for (int j = 0; j < kVocabulary; ++j) {
+    ranked[static_cast<std::size_t>(j)] = Ranked{l[static_cast<std::size_t>(j)], j};
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    return a.logit != b.logit ? a.logit > b.logit : a.token < b.token;
   });
+  std::vector<int> order(kVocabulary);
+  for (int i = 0; i < kVocabulary; ++i) {
+    order[static_cast<std::size_t>(i)] = ranked[static_cast<std::size_t>(i)].token;
+  }
   const double raw_norm = log_sum_exp(l, order, 1.0);
   const auto raw_logprob = [&](int j) { return l[static_cast<std::size_t>(j)] - raw_norm; };
 

@@ -2,6 +2,7 @@
 #include "weightsync/fake/delta_codec.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "weightsync/fake/synthetic_weights.h"
 
@@ -13,6 +14,35 @@ TEST(Adler32, MatchesTheKnownValueOfWikipedia) {
   const Bytes bytes(text.begin(), text.end());
   EXPECT_EQ(adler32(bytes), 0x11E60398u);
   EXPECT_EQ(adler32({}), 1u);
+}
+
+std::uint32_t zlib_adler32(const Bytes& bytes) {
+  return static_cast<std::uint32_t>(
+      ::adler32(::adler32(0L, Z_NULL, 0), bytes.data(), static_cast<uInt>(bytes.size())));
+}
+
+TEST(Adler32, EqualsZlibForEveryLengthAndAlignment) {
+  // Lengths around the 16-byte blocks and the 2 KiB chunks of the vector path, at every offset
+  // into a buffer, so that unaligned loads and the byte-by-byte tail are both exercised.
+  Random random(23);
+  Bytes buffer(20000);
+  for (auto& b : buffer) b = static_cast<std::uint8_t>(random.below(256));
+  for (const std::size_t length :
+       {0, 1, 15, 16, 17, 31, 32, 255, 2047, 2048, 2049, 4111, 5552, 5553, 16384, 19983}) {
+    for (std::size_t offset = 0; offset < 17; ++offset) {
+      const Bytes slice(buffer.begin() + static_cast<std::ptrdiff_t>(offset),
+                        buffer.begin() + static_cast<std::ptrdiff_t>(offset + length));
+      EXPECT_EQ(adler32(slice), zlib_adler32(slice)) << "length " << length << " offset " << offset;
+    }
+  }
+}
+
+TEST(Adler32, EqualsZlibWhenEveryByteIsTheLargest) {
+  // All 0xff makes every sum as large as it can be: the case that overflows a careless reduction.
+  for (const std::size_t length : {std::size_t{2048}, std::size_t{65536}, std::size_t{3} << 20}) {
+    const Bytes ones(length, 0xff);
+    EXPECT_EQ(adler32(ones), zlib_adler32(ones)) << "length " << length;
+  }
 }
 
 class DeltaRoundTrip : public ::testing::TestWithParam<DeltaFormat> {};

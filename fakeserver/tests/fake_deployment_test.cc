@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_test_support.h"
+#include "fault_hooks.h"
 
 namespace weightsync::fake {
 namespace {
@@ -262,7 +263,7 @@ TEST_F(DeploymentTest, FaultHooksCanFailALoadAndRejectCompletions) {
   FaultHooks hooks;
   hooks.on_load_start = [](LoadPlan& plan) { plan.fail_with = "injected: disk full"; };
   hooks.on_completion = [](const std::string&) { return std::optional<int>(503); };
-  cloud.set_fault_hooks(hooks);
+  set_fault_hooks(cloud, hooks);
   const auto save = trainer->save_weights_for_sampler("s0", CheckpointKind::base);
   post_hotload("d", full_hotload(save.snapshot_name));
   clock.advance(seconds(2));
@@ -270,7 +271,7 @@ TEST_F(DeploymentTest, FaultHooksCanFailALoadAndRejectCompletions) {
   EXPECT_EQ(replica("d").last_error, "injected: disk full");
   EXPECT_EQ(cloud.handle(request("POST", "/inference/v1/completions", completion_body("d"))).status,
             503);
-  cloud.set_fault_hooks({});
+  set_fault_hooks(cloud, {});
   post_hotload("d", full_hotload(save.snapshot_name));
   clock.advance(seconds(2));
   EXPECT_EQ(replica("d").served_identity, save.snapshot_name);

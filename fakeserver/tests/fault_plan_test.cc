@@ -430,6 +430,67 @@ TEST(FaultPlan, TheSameRandomPlanAndSeedGiveTheSameFaultLog) {
   EXPECT_NE(run_random_plan(seed + 1), first) << "seed " << seed + 1;
 }
 
+TEST(FaultPlan, SaveFailureFailsTheTrainersNextSaveAndOnlyThatTrainers) {
+  World w;
+  w.install(R"({"faults":[{"fault":"save_failure","count":1,
+                            "trainer":"accounts/acme/rlorTrainerJobs/t1"}]})");
+  EXPECT_FALSE(w.cloud.save_fault("accounts/acme/rlorTrainerJobs/other"));
+  EXPECT_TRUE(w.cloud.save_fault(w.trainer->job_name()));
+  EXPECT_THROW(w.trainer->save_weights_for_sampler("s1", CheckpointKind::base), SaveFailed);
+  EXPECT_FALSE(w.cloud.save_fault(w.trainer->job_name()));
+  EXPECT_NO_THROW(w.trainer->save_weights_for_sampler("s1", CheckpointKind::base));
+  ASSERT_EQ(w.log().size(), 1u);
+  EXPECT_EQ(w.log()[0].fault, "save_failure");
+}
+
+TEST(FaultPlan, AnEntryAddedMidRunReplaysFromTheStartAtTheSameOpportunity) {
+  const auto run = [](bool add_mid_run, const FaultPlan& from_start) {
+    World w;
+    w.cloud.set_fault_plan(from_start);
+    w.sync("s1");
+    w.sync("s2");
+    if (add_mid_run) {
+      FaultSpec spec;
+      spec.kind = FaultKind::load_error;
+      spec.count = 1;
+      EXPECT_EQ(w.cloud.add_fault(spec), 0u);
+    }
+    EXPECT_THROW(w.sync("s3"), HotloadFailed);
+    w.expect_recovers_with_a_base("s4");
+    return std::make_pair(w.cloud.fault_plan(), w.log());
+  };
+  const auto [plan, fired] = run(true, FaultPlan{});
+  ASSERT_EQ(plan.faults.size(), 1u);
+  EXPECT_EQ(plan.faults[0].after, 2);  // the loads of s1 and s2 went by
+  const FaultPlan replayed_plan = parse_fault_plan(encode_fault_plan(plan));
+  EXPECT_EQ(encode_fault_plan(replayed_plan), encode_fault_plan(plan));
+  const auto [unused, replayed] = run(false, replayed_plan);
+  EXPECT_EQ(replayed, fired);
+  FaultSpec random;
+  random.kind = FaultKind::load_error;
+  random.probability = 0.5;
+  World w;
+  EXPECT_THROW(w.cloud.add_fault(random), InvalidArgument);
+}
+
+TEST(FaultPlan, TheLoadModelSetsDurationsBeforeThePlanAndSeesItsOutcomeAfter) {
+  World w;
+  std::vector<std::pair<Duration, bool>> seen;
+  LoadModel model;
+  model.plan = [](LoadPlan& plan) { plan.duration = seconds(4); };
+  model.planned = [&](const LoadPlan& plan) {
+    seen.emplace_back(plan.duration, plan.fail_with.has_value());
+  };
+  w.cloud.set_load_model(model);
+  w.install(R"({"faults":[{"fault":"slow_download","count":1,"factor":2},
+                          {"fault":"load_error","count":1,"after":1}]})");
+  w.sync("s1");
+  EXPECT_THROW(w.sync("s2"), HotloadFailed);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(seconds(8), false));
+  EXPECT_EQ(seen[1], std::make_pair(seconds(4), true));
+}
+
 // ---- parsing ----
 
 void expect_plan_error(const std::string& text, const std::string& expected) {
@@ -490,6 +551,12 @@ TEST(FaultPlanParsing, ReadsEveryKindWithItsParameters) {
   EXPECT_EQ(plan.faults[1].delay, seconds(1.5));
   EXPECT_EQ(plan.faults[2].at, seconds(120));
   EXPECT_EQ(plan.faults[2].replica, 1);
+  EXPECT_EQ(encode_fault_plan(parse_fault_plan(encode_fault_plan(plan))), encode_fault_plan(plan));
+  expect_plan_error(R"({"faults":[{"fault":"save_failure","count":1,
+                                    "deployment":"accounts/a/deployments/d"}]})",
+                    "faults[0].deployment: save_failure happens to a trainer's save");
+  expect_plan_error(R"({"faults":[{"fault":"save_failure","count":1,"trainer":"t"}]})",
+                    "faults[0].trainer: expected 'accounts/{account}/rlorTrainerJobs/{id}'");
 }
 
 }  // namespace

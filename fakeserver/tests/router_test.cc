@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_test_support.h"
+#include "fault_hooks.h"
 #include "weightsync/internal/server_wire.h"
 
 namespace weightsync::fake {
@@ -296,7 +297,7 @@ TEST_F(RouterTest, HotloadAndRequestHooksCanRejectWithoutChangingAnything) {
     return std::optional<HttpResponse>(
         HttpResponse{503, {{"Content-Type", "application/json"}}, encode_error(503, "injected")});
   };
-  cloud.set_fault_hooks(hooks);
+  set_fault_hooks(cloud, hooks);
   trainer->step();
   const auto next = trainer->save_weights_for_sampler("s1", CheckpointKind::base);
   before = fingerprint();
@@ -307,7 +308,7 @@ TEST_F(RouterTest, HotloadAndRequestHooksCanRejectWithoutChangingAnything) {
     return std::optional<HttpResponse>(
         HttpResponse{500, {{"Content-Type", "application/json"}}, encode_error(500, "boom")});
   };
-  cloud.set_fault_hooks(hooks);
+  set_fault_hooks(cloud, hooks);
   expect_rejected(request("GET", "/v1/accounts"), 500, "boom");
   expect_rejected(request("GET", "/v1/accounts", "", "bad"), 401, "unknown API key");
 }

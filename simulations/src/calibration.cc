@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "weightsync/internal/json_fields.h"
 #include "weightsync/sim/decode_model.h"
 #include "weightsync/sim/sampler.h"
 #include "weightsync/sim/scenario.h"
@@ -21,21 +22,15 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
+// A case file's complaints: the shared reader's wording, prefixed with the file.
+class CaseError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+using Fields = internal::BasicJsonFields<CaseError, json>;
+
 [[noreturn]] void bad(const fs::path& file, const std::string& what) {
   throw std::runtime_error("calibration case '" + file.string() + "': " + what);
-}
-
-const json& need(const fs::path& file, const json& object, const std::string& key,
-                 const std::string& expected) {
-  auto it = object.find(key);
-  if (it == object.end()) bad(file, "expected field '" + key + "' (" + expected + "), found none");
-  return *it;
-}
-
-double need_number(const fs::path& file, const json& object, const std::string& key) {
-  const json& v = need(file, object, key, "a number");
-  if (!v.is_number()) bad(file, "field '" + key + "': expected a number, got " + v.dump());
-  return v.get<double>();
 }
 
 // Mean inter-token latency (ms) of a closed-loop load: `concurrency` requests in flight on one
@@ -92,75 +87,146 @@ bool CalibrationCheck::ok() const {
   return s == "pass" || s == "shown" || s == "known gap";
 }
 
+namespace {
+
+struct CaseRun {
+  std::string name;
+  std::string kind;  // "itl" or "rl"
+  json scenario;     // the case's scenario with the run's overrides applied
+  int concurrency = 0;
+  int requests = 0;
+};
+
+struct CaseCheck {
+  CalibrationCheck check;
+  std::vector<std::string> runs;  // one run, or a ratio's numerator and denominator
+};
+
+struct Case {
+  std::vector<CaseRun> runs;
+  std::vector<CaseCheck> checks;
+};
+
+Case read_case(const json& document) {
+  Case c;
+  Fields top(document, "");
+  const std::string name = top.required_text("name");
+  top.text("title");
+  top.text("setup");
+  const json* source = top.child("source");
+  if (!source) top.missing("source", "where the figures are published");
+  const json* base = top.child("scenario");
+  if (!base) top.missing("scenario", "the scenario that expresses the case");
+  if (!base->is_object()) Fields::fail(top.at("scenario"), "a JSON object", *base);
+  const json* runs = top.child("runs");
+  if (!runs) top.missing("runs", "an object of named runs");
+  if (!runs->is_object() || runs->empty()) {
+    Fields::fail(top.at("runs"), "a non-empty object of named runs", *runs);
+  }
+  for (const auto& [run_name, run_json] : runs->items()) {
+    Fields run(run_json, top.at("runs") + "." + run_name);
+    CaseRun r{run_name, run.one_of("kind", {"itl", "rl"}).value_or(""), *base, 0, 0};
+    if (r.kind.empty()) run.missing("kind", "'itl' or 'rl'");
+    if (const json* overrides = run.child("overrides")) {
+      if (!overrides->is_object()) Fields::fail(run.at("overrides"), "a JSON object", *overrides);
+      r.scenario.merge_patch(*overrides);
+    }
+    if (r.kind == "itl") {
+      const auto concurrency = run.integer("concurrency", 1, 1'000'000);
+      if (!concurrency) run.missing("concurrency", "an integer in [1, 1000000]");
+      r.concurrency = static_cast<int>(*concurrency);
+      r.requests = static_cast<int>(run.integer("requests", 0, 100'000'000).value_or(0));
+    }
+    run.finish();
+    c.runs.push_back(std::move(r));
+  }
+  const json& checks = top.array("checks");
+  if (checks.empty()) top.missing("checks", "a non-empty array of checks");
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    Fields k(checks[i], internal::index_path(top.at("checks"), i));
+    CaseCheck cc;
+    CalibrationCheck& check = cc.check;
+    check.case_name = name;
+    check.source = source->dump();
+    check.figure = k.required_text("figure");
+    check.metric =
+        k.one_of("metric", {"itl_ms", "seconds_per_step", "tokens_per_second"}).value_or("");
+    if (check.metric.empty()) {
+      k.missing("metric", "one of 'itl_ms', 'seconds_per_step', 'tokens_per_second'");
+    }
+    const auto published = k.number("published", 0, 1e300, "a positive number");
+    if (!published) k.missing("published", "a positive number");
+    check.published = *published;
+    check.tolerance = k.number("tolerance", 0, 10, "a fraction in [0, 10]");
+    check.known_gap = k.text("known_gap").value_or("");
+    if (const json* pair = k.child("ratio")) {
+      if (!pair->is_array() || pair->size() != 2 || !(*pair)[0].is_string() ||
+          !(*pair)[1].is_string()) {
+        Fields::fail(k.at("ratio"), "[numerator run, denominator run]", *pair);
+      }
+      cc.runs = {(*pair)[0].get<std::string>(), (*pair)[1].get<std::string>()};
+    } else if (auto run = k.text("run")) {
+      cc.runs = {*run};
+    } else {
+      k.missing("run", "the run measured (or a ratio of two runs)");
+    }
+    for (const auto& run : cc.runs) {
+      const bool known = std::any_of(c.runs.begin(), c.runs.end(),
+                                     [&](const CaseRun& r) { return r.name == run; });
+      if (!known) Fields::fail(k.path(), "a check of runs named in runs", json(run));
+    }
+    k.finish();
+    c.checks.push_back(std::move(cc));
+  }
+  top.finish();
+  return c;
+}
+
+}  // namespace
+
 std::vector<CalibrationCheck> run_calibration_case(const fs::path& file) {
   std::ifstream in(file);
   if (!in) bad(file, "expected a readable file");
-  json c;
+  std::ostringstream text;
+  text << in.rdbuf();
+  Case c;
   try {
-    c = json::parse(in);
-  } catch (const json::parse_error& e) {
-    bad(file, std::string("expected JSON, got a parse error: ") + e.what());
+    c = read_case(internal::parse_json<CaseError, json>(text.str(), "case"));
+  } catch (const CaseError& e) {
+    bad(file, e.what());
   }
-  const std::string name = need(file, c, "name", "the case's name").get<std::string>();
-  const std::string source = need(file, c, "source", "where the figures are published").dump();
-  const json base = need(file, c, "scenario", "the scenario that expresses the case");
-  const json& runs = need(file, c, "runs", "an object of named runs");
 
   std::map<std::string, std::map<std::string, double>> measured;
-  for (const auto& [run_name, run] : runs.items()) {
-    const std::string kind = need(file, run, "kind", "'itl' or 'rl'").get<std::string>();
-    json patched = base;
-    if (run.contains("overrides")) patched.merge_patch(run["overrides"]);
+  for (const CaseRun& run : c.runs) {
     Scenario s;
     try {
-      s = parse_scenario(patched);
+      s = parse_scenario(run.scenario);
     } catch (const ScenarioError& e) {
-      bad(file, "run '" + run_name + "': " + e.what());
+      bad(file, "run '" + run.name + "': " + e.what());
     }
-    if (kind == "itl") {
-      const int concurrency = static_cast<int>(need_number(file, run, "concurrency"));
-      const int requests = run.contains("requests") ? run["requests"].get<int>() : 0;
-      if (concurrency < 1) bad(file, "run '" + run_name + "': expected concurrency >= 1");
-      measured[run_name]["itl_ms"] = itl_ms(s, concurrency, requests);
-    } else if (kind == "rl") {
-      measured[run_name] = rl_metrics(s);
+    if (run.kind == "itl") {
+      measured[run.name]["itl_ms"] = itl_ms(s, run.concurrency, run.requests);
     } else {
-      bad(file, "run '" + run_name + "': expected kind 'itl' or 'rl', got '" + kind + "'");
+      measured[run.name] = rl_metrics(s);
     }
   }
 
   auto value = [&](const std::string& run, const std::string& metric) {
-    auto r = measured.find(run);
-    if (r == measured.end()) bad(file, "a check names run '" + run + "', which is not in runs");
-    auto m = r->second.find(metric);
-    if (m == r->second.end()) {
+    auto m = measured.at(run).find(metric);
+    if (m == measured.at(run).end()) {
       bad(file, "run '" + run + "' has no metric '" + metric + "'");
     }
     return m->second;
   };
 
   std::vector<CalibrationCheck> checks;
-  for (const json& k : need(file, c, "checks", "an array of checks")) {
-    CalibrationCheck check;
-    check.case_name = name;
-    check.source = source;
-    check.figure = need(file, k, "figure", "what is compared").get<std::string>();
-    check.metric = need(file, k, "metric", "itl_ms, seconds_per_step or tokens_per_second")
-                       .get<std::string>();
-    check.published = need_number(file, k, "published");
-    if (k.contains("tolerance")) check.tolerance = k["tolerance"].get<double>();
-    if (k.contains("known_gap")) check.known_gap = k["known_gap"].get<std::string>();
-    if (k.contains("ratio")) {
-      const json& pair = k["ratio"];
-      if (!pair.is_array() || pair.size() != 2) {
-        bad(file, "check '" + check.figure + "': expected ratio [numerator run, denominator run]");
-      }
-      check.simulated = value(pair[0].get<std::string>(), check.metric) /
-                        value(pair[1].get<std::string>(), check.metric);
+  for (CaseCheck& cc : c.checks) {
+    CalibrationCheck check = cc.check;
+    if (cc.runs.size() == 2) {
+      check.simulated = value(cc.runs[0], check.metric) / value(cc.runs[1], check.metric);
       check.metric = "ratio of " + check.metric;
     } else {
-      check.simulated = value(need(file, k, "run", "the run measured").get<std::string>(),
-                              check.metric);
+      check.simulated = value(cc.runs[0], check.metric);
     }
     checks.push_back(check);
   }

@@ -192,17 +192,15 @@ Recommendation recommend(const std::vector<PolicySummary>& summaries, int budget
   return rec;
 }
 
-FaultSpec reference_fault_plan() {
-  FaultSpec f;
-  f.save_failure = 0.01;
-  f.hotload_rejected = 0.02;
-  f.hotload_reject_status = 503;
-  f.load_error = 0.02;
-  f.load_stuck = 0.005;
-  f.slow_download = 0.05;
-  f.slow_download_factor = 4;
-  f.replica_restart = 0;
-  f.warmup_unavailable = 0.05;
+fake::FaultPlan reference_fault_plan() {
+  using fake::FaultKind;
+  fake::FaultPlan f;
+  set_fault_probability(f, FaultKind::save_failure, 0.01);
+  set_fault_probability(f, FaultKind::hotload_rejected, 0.02)->status = 503;
+  set_fault_probability(f, FaultKind::load_error, 0.02);
+  set_fault_probability(f, FaultKind::load_stuck, 0.005);
+  set_fault_probability(f, FaultKind::slow_download, 0.05)->factor = 4;
+  set_fault_probability(f, FaultKind::warmup_unavailable, 0.05);
   return f;
 }
 
@@ -223,7 +221,7 @@ ReportData plan_report(const ReportOptions& options, const Scenario& scenario) {
   data.options = options;
   data.scenario = scenario;
   data.seeds = options.seeds.empty() ? std::vector<std::uint64_t>{1, 2, 3} : options.seeds;
-  data.reference_faults = !data.scenario.faults.any();
+  data.reference_faults = data.scenario.faults.faults.empty();
   data.faults = data.reference_faults ? reference_fault_plan() : data.scenario.faults;
   return data;
 }
@@ -232,7 +230,7 @@ std::vector<ReportRun> report_runs(const ReportData& plan) {
   std::vector<ReportRun> runs;
   for (const bool faulty : {false, true}) {
     Scenario base = plan.scenario;
-    base.faults = faulty ? plan.faults : FaultSpec{};
+    base.faults = faulty ? plan.faults : fake::FaultPlan{};
     for (const ReportPolicy& p : report_policies()) {
       for (std::uint64_t seed : plan.seeds) {
         ScenarioOverrides o;
@@ -255,10 +253,10 @@ std::string ReportRun::name() const {
 const RunResult& checked_report_result(const ReportRun& run, const SweepOutcome& outcome) {
   if (!outcome.result) throw std::runtime_error(outcome.error);
   if (outcome.result->verification_failures > 0) {
-    throw std::runtime_error("scenario '" + run.scenario.name + "' seed " +
-                             std::to_string(run.scenario.seed) + ": policy " + run.label +
-                             " served bytes that differ from the trainer's snapshot in " +
-                             std::to_string(outcome.result->verification_failures) + " syncs");
+    throw SimulationError(run.scenario,
+                          "policy " + run.label +
+                              " served bytes that differ from the trainer's snapshot in " +
+                              std::to_string(outcome.result->verification_failures) + " syncs");
   }
   return *outcome.result;
 }

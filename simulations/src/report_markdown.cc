@@ -1,5 +1,6 @@
 // The report's page: what was run, the tables, the plots with what they show, and the
 // recommendation, every figure taken from the summaries.
+#include <optional>
 #include <sstream>
 
 #include "report_parts.h"
@@ -36,19 +37,52 @@ std::string command_line(const ReportData& d) {
   return cmd;
 }
 
-std::string fault_list(const FaultSpec& f) {
+// The plan's random entries in words, in the order of the scenario's per-kind form; any other
+// entry as its kind and trigger.
+std::string fault_list(const fake::FaultPlan& plan) {
+  using fake::FaultKind;
   std::string out;
-  const auto add = [&](const std::string& what, double p) {
-    if (p > 0) out += std::string(out.empty() ? "" : ", ") + fixed(100 * p, 1) + "% " + what;
+  const auto add = [&](const std::string& text) {
+    out += std::string(out.empty() ? "" : ", ") + text;
   };
-  add("of saves fail", f.save_failure);
-  add("of hotload POSTs answer " + std::to_string(f.hotload_reject_status) + " (retried)",
-      f.hotload_rejected);
-  add("of replica loads end in error", f.load_error);
-  add("of replica loads stick until the hotload timeout", f.load_stuck);
-  add("of downloads are " + fixed(f.slow_download_factor, 0) + "x slower", f.slow_download);
-  add("of replica loads see the replica restart halfway", f.replica_restart);
-  add("of warmup attempts answer 503", f.warmup_unavailable);
+  const auto words = [](const fake::FaultSpec& f) -> std::optional<std::string> {
+    switch (f.kind) {
+      case FaultKind::save_failure:
+        return "of saves fail";
+      case FaultKind::hotload_rejected:
+        return "of hotload POSTs answer " + std::to_string(f.status) + " (retried)";
+      case FaultKind::load_error:
+        return "of replica loads end in error";
+      case FaultKind::load_stuck:
+        return "of replica loads stick until the hotload timeout";
+      case FaultKind::slow_download:
+        return "of downloads are " + fixed(f.factor, 0) + "x slower";
+      case FaultKind::replica_restart:
+        return "of replica loads see the replica restart halfway";
+      case FaultKind::warmup_unavailable:
+        return "of warmup attempts answer " + std::to_string(f.status);
+      default:
+        return std::nullopt;
+    }
+  };
+  for (const FaultKind kind :
+       {FaultKind::save_failure, FaultKind::hotload_rejected, FaultKind::load_error,
+        FaultKind::load_stuck, FaultKind::slow_download, FaultKind::replica_restart,
+        FaultKind::warmup_unavailable}) {
+    for (const fake::FaultSpec& f : plan.faults) {
+      if (f.kind == kind && f.probability && words(f)) {
+        add(fixed(100 * *f.probability, 1) + "% " + *words(f));
+      }
+    }
+  }
+  for (const fake::FaultSpec& f : plan.faults) {
+    if (f.probability && words(f)) continue;
+    add(std::string(to_string(f.kind)) + " (" +
+        (f.count         ? std::to_string(*f.count) + " after " + std::to_string(f.after)
+         : f.probability ? fixed(100 * *f.probability, 1) + "%"
+                         : "at " + fixed(to_seconds(f.at.value_or(Duration{})), 0) + " s") +
+        ")");
+  }
   return out.empty() ? "none" : out;
 }
 

@@ -20,7 +20,7 @@ struct ReportData {
   // The same grid with faults (the scenario's, or the reference plan) and without any.
   std::vector<PolicySummary> faulty;
   std::vector<PolicySummary> clean;
-  FaultSpec faults;               // the plan behind `faulty`
+  fake::FaultPlan faults;         // the plan behind `faulty`
   bool reference_faults = false;  // the scenario has none; `faults` is reference_fault_plan()
   Recommendation recommendation;
   std::vector<CalibrationCheck> calibration;  // empty: not run

@@ -324,22 +324,28 @@ Scenario parse_scenario(const json& root) {
     }
   }
   if (!s.hardware.gpu.empty()) make_decode_model(s);  // refuses weights that do not fit
-  {
-    Fields f(section(top, "faults"), top.at("faults"));
-    auto& x = s.faults;
+  if (const json& faults = section(top, "faults");
+      faults.is_object() && faults.contains("faults")) {
+    s.faults = fault_plan_from_json(faults, top.at("faults"));
+  } else {
+    Fields f(faults, top.at("faults"));
+    using fake::FaultKind;
     const std::string p = "a probability in [0, 1]";
-    x.save_failure = f.number("save_failure", 0, 1, p).value_or(x.save_failure);
-    x.hotload_rejected = f.number("hotload_rejected", 0, 1, p).value_or(x.hotload_rejected);
-    x.hotload_reject_status = static_cast<int>(
-        f.integer("hotload_reject_status", 400, 599, "an HTTP status in [400, 599]")
-            .value_or(x.hotload_reject_status));
-    x.load_error = f.number("load_error", 0, 1, p).value_or(x.load_error);
-    x.load_stuck = f.number("load_stuck", 0, 1, p).value_or(x.load_stuck);
-    x.slow_download = f.number("slow_download", 0, 1, p).value_or(x.slow_download);
-    x.slow_download_factor =
-        f.number("slow_download_factor", 1, 1e6, "a factor >= 1").value_or(x.slow_download_factor);
-    x.replica_restart = f.number("replica_restart", 0, 1, p).value_or(x.replica_restart);
-    x.warmup_unavailable = f.number("warmup_unavailable", 0, 1, p).value_or(x.warmup_unavailable);
+    const auto rate = [&](FaultKind kind, const char* key) {
+      return set_fault_probability(s.faults, kind, f.number(key, 0, 1, p).value_or(0));
+    };
+    rate(FaultKind::save_failure, "save_failure");
+    fake::FaultSpec* rejected = rate(FaultKind::hotload_rejected, "hotload_rejected");
+    const auto status =
+        f.integer("hotload_reject_status", 400, 599, "an HTTP status in [400, 599]").value_or(503);
+    if (rejected) rejected->status = static_cast<int>(status);
+    rate(FaultKind::load_error, "load_error");
+    rate(FaultKind::load_stuck, "load_stuck");
+    fake::FaultSpec* slow = rate(FaultKind::slow_download, "slow_download");
+    const double factor = f.number("slow_download_factor", 1, 1e6, "a factor >= 1").value_or(4);
+    if (slow) slow->factor = factor;
+    rate(FaultKind::replica_restart, "replica_restart");
+    rate(FaultKind::warmup_unavailable, "warmup_unavailable");
     f.finish();
   }
   top.finish();
@@ -416,16 +422,7 @@ ordered_json to_json(const Scenario& s) {
                  {"staleness_bound", p.staleness_bound},
                  {"stale_samples", p.stale_samples},
                  {"downweight_factor", p.downweight_factor}};
-  const auto& x = s.faults;
-  j["faults"] = {{"save_failure", x.save_failure},
-                 {"hotload_rejected", x.hotload_rejected},
-                 {"hotload_reject_status", x.hotload_reject_status},
-                 {"load_error", x.load_error},
-                 {"load_stuck", x.load_stuck},
-                 {"slow_download", x.slow_download},
-                 {"slow_download_factor", x.slow_download_factor},
-                 {"replica_restart", x.replica_restart},
-                 {"warmup_unavailable", x.warmup_unavailable}};
+  j["faults"] = faults_to_json(s.faults);
   j["steps"] = s.steps;
   j["seed"] = s.seed;
   return j;

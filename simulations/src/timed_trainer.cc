@@ -11,7 +11,8 @@ SamplerSave TimedTrainingClient::save_weights_for_sampler(const std::string& nam
                                   ? scenario_.delta_bytes(version_ - last_saved_version_)
                                   : scenario_.base_bytes();
   clock_.sleep_for(scenario_.save_time(bytes));
-  if (faults_enabled_ && faults_.roll("save_failure", scenario_.faults.save_failure)) inner_.fail_next_saves(1);
+  // The fault plan's trainer-side opportunity: a save_failure makes this save throw.
+  cloud_.save_fault(inner_.job_name());
   SamplerSave saved = inner_.save_weights_for_sampler(name, kind);
   last_saved_version_ = version_;
   book_.add(saved.snapshot_name, SnapshotEntry{version_, bytes, kind});

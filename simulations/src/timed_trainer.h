@@ -1,11 +1,11 @@
 // TimedTrainingClient: the fake trainer as the WeightSyncer sees it, with the save taking the
-// simulated model's time (fixed cost + bytes / storage bandwidth) on the virtual clock, injected
-// save failures, and a record of every snapshot's policy version and simulated size.
-// Internal to the simulator. Thread-safety: none.
+// simulated model's time (fixed cost + bytes / storage bandwidth) on the virtual clock, save
+// failures from the cloud's fault plan (save_failure), and a record of every snapshot's policy
+// version and simulated size. Internal to the simulator. Thread-safety: none.
 #pragma once
 
-#include "fault_dice.h"
 #include "snapshot_book.h"
+#include "weightsync/fake/fake_cloud.h"
 #include "weightsync/fake/fake_training_client.h"
 #include "weightsync/sim/scenario.h"
 #include "weightsync/training_client.h"
@@ -15,8 +15,8 @@ namespace weightsync::sim {
 class TimedTrainingClient final : public TrainingClient {
  public:
   TimedTrainingClient(fake::FakeTrainingClient& inner, Clock& clock, const Scenario& scenario,
-                      SnapshotBook& book, FaultDice& faults)
-      : inner_(inner), clock_(clock), scenario_(scenario), book_(book), faults_(faults) {}
+                      SnapshotBook& book, fake::FakeCloud& cloud)
+      : inner_(inner), clock_(clock), scenario_(scenario), book_(book), cloud_(cloud) {}
 
   SamplerSave save_weights_for_sampler(const std::string& name, CheckpointKind kind) override;
   std::string save_state(const std::string& name) override { return inner_.save_state(name); }
@@ -24,8 +24,6 @@ class TimedTrainingClient final : public TrainingClient {
 
   // The policy version the trainer's weights are at (the number of finished steps).
   void set_version(int version) { version_ = version; }
-  // Whether saves may fail as the scenario's faults say (off while the deployment comes up).
-  void set_faults_enabled(bool enabled) { faults_enabled_ = enabled; }
 
   std::uint64_t bytes_base() const { return bytes_base_; }
   std::uint64_t bytes_delta() const { return bytes_delta_; }
@@ -38,9 +36,8 @@ class TimedTrainingClient final : public TrainingClient {
   Clock& clock_;
   const Scenario& scenario_;
   SnapshotBook& book_;
-  FaultDice& faults_;
+  fake::FakeCloud& cloud_;
   int version_ = 0;
-  bool faults_enabled_ = true;
   int last_saved_version_ = 0;
   std::uint64_t bytes_base_ = 0;
   std::uint64_t bytes_delta_ = 0;

@@ -37,8 +37,8 @@ class Determinism : public ::testing::Test {
 TEST_F(Determinism, SameScenarioAndSeedGiveByteIdenticalJson) {
   for (const char* policy : {"every_n", "async", "split"}) {
     Scenario s = long_tail_scenario(policy, 2, 1, 42);
-    s.faults.load_error = 0.1;
-    s.faults.hotload_rejected = 0.1;
+    set_fault_probability(s.faults, fake::FaultKind::load_error, 0.1);
+    set_fault_probability(s.faults, fake::FaultKind::hotload_rejected, 0.1);
     SCOPED_TRACE(seed_note(s));
     const std::string a = to_json(run_simulation(s), false).dump(2);
     const std::string b = to_json(run_simulation(s), false).dump(2);

@@ -29,7 +29,7 @@ class FaultSweep : public ::testing::TestWithParam<const char*> {
 TEST_P(FaultSweep, NoRunEndsInError) {
   Scenario preset =
       load_scenario(std::filesystem::path(WEIGHTSYNC_SIM_SCENARIO_DIR) / GetParam());
-  if (!preset.faults.any()) preset.faults = reference_fault_plan();
+  if (preset.faults.faults.empty()) preset.faults = reference_fault_plan();
   // The faults hit the sync path; a smaller batch (one sampler event per request) leaves it
   // as it is and keeps the 1T preset's 1,024-request steps from dominating the sweep.
   preset.trainer.batch_size = std::min(preset.trainer.batch_size, 64);

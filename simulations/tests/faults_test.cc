@@ -1,8 +1,9 @@
-// Faults from the scenario reach the fake deployment through its hooks; the production library
+// Faults from the scenario reach the fake deployment as its fault plan; the production library
 // recovers, and every successful sync still serves exactly the trainer's bytes.
 #include <gtest/gtest.h>
 
 #include "sim_test_util.h"
+#include "weightsync/fake/fault_plan.h"
 #include "weightsync/log.h"
 #include "weightsync/sim/simulation.h"
 
@@ -24,11 +25,11 @@ class Faults : public ::testing::Test {
 TEST_F(Faults, FailedSyncsAreCountedRecoveredAndNeverServeWrongBytes) {
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
     Scenario s = long_tail_scenario("every_step", 1, 1, seed);
-    s.faults.save_failure = 0.05;
-    s.faults.hotload_rejected = 0.1;
-    s.faults.load_error = 0.1;
-    s.faults.replica_restart = 0.05;
-    s.faults.warmup_unavailable = 0.1;
+    set_fault_probability(s.faults, fake::FaultKind::save_failure, 0.05);
+    set_fault_probability(s.faults, fake::FaultKind::hotload_rejected, 0.1);
+    set_fault_probability(s.faults, fake::FaultKind::load_error, 0.1);
+    set_fault_probability(s.faults, fake::FaultKind::replica_restart, 0.05);
+    set_fault_probability(s.faults, fake::FaultKind::warmup_unavailable, 0.1);
     s.deployment.replicas = 2;
     SCOPED_TRACE(seed_note(s));
     const RunResult r = run_simulation(s);
@@ -50,7 +51,7 @@ TEST_F(Faults, FailedSyncsAreCountedRecoveredAndNeverServeWrongBytes) {
 
 TEST_F(Faults, AStuckLoadCostsTheHotloadTimeout) {
   Scenario s = closed_form_scenario("every_step", 1, 30);
-  s.faults.load_stuck = 0.2;
+  set_fault_probability(s.faults, fake::FaultKind::load_stuck, 0.2);
   s.deployment.hotload_timeout_s = 60;
   SCOPED_TRACE(seed_note(s));
   const RunResult r = run_simulation(s);
@@ -66,13 +67,61 @@ TEST_F(Faults, AStuckLoadCostsTheHotloadTimeout) {
 TEST_F(Faults, SlowDownloadsLengthenSyncs) {
   Scenario s = long_tail_scenario("every_step", 1, 1, 8);
   const RunResult fast = run_simulation(s);
-  s.faults.slow_download = 1;
-  s.faults.slow_download_factor = 5;
+  set_fault_probability(s.faults, fake::FaultKind::slow_download, 1)->factor = 5;
   SCOPED_TRACE(seed_note(s));
   const RunResult slow = run_simulation(s);
   EXPECT_EQ(slow.failed_syncs, 0);
   EXPECT_EQ(slow.failed_sync_seconds, 0);
   EXPECT_GT(slow.hotload_seconds, 3 * fast.hotload_seconds);
+}
+
+// The scenario's faults may be written as a fault plan document: the same plan runs the same,
+// and a plan the per-kind form cannot say (a scripted entry) is kept as a document.
+TEST_F(Faults, TheScenariosFaultsAreAFaultPlanInEitherForm) {
+  Scenario s = long_tail_scenario("every_step", 1, 1, 5);
+  set_fault_probability(s.faults, fake::FaultKind::load_error, 0.1);
+  set_fault_probability(s.faults, fake::FaultKind::save_failure, 0.05);
+  SCOPED_TRACE(seed_note(s));
+  nlohmann::ordered_json doc = to_json(s);
+  EXPECT_EQ(doc["faults"]["load_error"], 0.1);
+  doc["faults"] = nlohmann::ordered_json::parse(fake::encode_fault_plan(s.faults));
+  const Scenario from_doc = parse_scenario(doc);
+  EXPECT_EQ(to_json(run_simulation(s), false).dump(),
+            to_json(run_simulation(from_doc), false).dump());
+
+  fake::FaultSpec scripted;
+  scripted.kind = fake::FaultKind::hotload_rejected;
+  scripted.count = 2;
+  scripted.status = 500;
+  s.faults.faults.push_back(scripted);
+  const nlohmann::ordered_json written = to_json(s);
+  ASSERT_TRUE(written["faults"].contains("faults")) << written["faults"].dump();
+  EXPECT_EQ(fake::encode_fault_plan(parse_scenario(written).faults),
+            fake::encode_fault_plan(s.faults));
+  EXPECT_EQ(run_simulation(s).faults_injected.at("hotload_rejected"), 2);
+}
+
+// A run that cannot go on says so with its own error type, naming the scenario and seed: the
+// deployment fails, so an asynchronous loop bounded to staleness 1 can never catch up.
+TEST_F(Faults, ARunThatCannotGoOnThrowsSimulationErrorNamingTheSeed) {
+  Scenario s = closed_form_scenario("async", 1, 10);
+  s.policy.staleness_bound = 1;
+  s.policy.stale_samples = "drop";
+  fake::FaultSpec failed;
+  failed.kind = fake::FaultKind::deployment_failed;
+  failed.at = seconds(0);
+  failed.deployment = "accounts/sim/deployments/sim-deployment";
+  s.faults.faults.push_back(failed);
+  try {
+    run_simulation(s);
+    ADD_FAILURE() << "a run whose deployment failed went on";
+  } catch (const SimulationError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("scenario '" + s.name + "' seed " +
+                                              std::to_string(s.seed) + ": ",
+                                          0),
+              0u)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -164,6 +164,45 @@ TEST_F(ReportCommand, ShowsTheCalibrationStatusOfItsCases) {
       << page;
 }
 
+TEST_F(ReportCommand, AMalformedCalibrationCaseIsRefusedInTheSharedReadersWords) {
+  const std::string good_run = R"j("runs": {"c4": {"kind": "itl", "concurrency": 4}})j";
+  const std::string scenario =
+      R"j("scenario": {"rollout": {"generation_tokens": 100,
+          "tokens_per_second_per_request": 50}})j";
+  const std::string check =
+      R"j({"figure": "ITL (ms)", "run": "c4", "metric": "itl_ms", "published": 20})j";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"j({"name": "x", )j" + scenario + ", " + good_run + R"j(, "checks": [)j" + check + "]}",
+       "source: missing; expected where the figures are published"},
+      {R"j({"name": "x", "source": "s", "extra": 1, )j" + scenario + ", " + good_run +
+           R"j(, "checks": [)j" + check + "]}",
+       "extra: unknown field (extra inputs are not permitted)"},
+      {R"j({"name": "x", "source": "s", )j" + scenario +
+           R"j(, "runs": {"c4": {"kind": "itl", "concurrency": 0}}, "checks": [)j" + check + "]}",
+       "runs.c4.concurrency: expected an integer in [1, 1000000], got 0"},
+      {R"j({"name": "x", "source": "s", )j" + scenario + ", " + good_run +
+           R"j(, "checks": [{"figure": "f", "run": "c9", "metric": "itl_ms", "published": 20}]})j",
+       "checks[0]: expected a check of runs named in runs, got \"c9\""},
+      {R"j({"name": "x", "source": "s", )j" + scenario + ", " + good_run +
+           R"j(, "checks": [{"figure": "f", "run": "c4", "metric": "itl", "published": 20}]})j",
+       "checks[0].metric: expected one of 'itl_ms', 'seconds_per_step', 'tokens_per_second'"},
+      {R"j({"name": "x", "source": "s", )j", "case: expected a JSON document, got a parse error"},
+  };
+  for (const auto& [text, expected] : cases) {
+    SCOPED_TRACE(text);
+    const fs::path file = dir_ / "bad.json";
+    std::ofstream(file) << text;
+    try {
+      run_calibration_case(file);
+      ADD_FAILURE() << "accepted";
+    } catch (const std::runtime_error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind("calibration case '" + file.string() + "': ", 0), 0u) << message;
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+    }
+  }
+}
+
 TEST_F(ReportCommand, WritesAPageWithPlotsAndTheComputedRecommendation) {
   SCOPED_TRACE(seed_note(scenario_) + " and seed 2");
   const Recommendation rec = write_report(options("a"), nullptr);

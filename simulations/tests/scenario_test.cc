@@ -95,6 +95,10 @@ TEST(Scenario, RefusesBadFieldsNamingTheFieldAndWhatWasExpected) {
   expect_refused(R"({"deployment": {"transition": "LAZY"}})", "deployment.transition",
                  "one of 'ASYNC', 'SYNC'");
   expect_refused(R"({"faults": {"load_error": 2}})", "faults.load_error", "a probability");
+  expect_refused(R"({"faults": {"faults": [{"fault": "meteor", "count": 1}]}})",
+                 "faults.faults[0].fault", "expected one of hotload_rejected");
+  expect_refused(R"({"faults": {"seed": 3, "faults": []}})", "faults.seed",
+                 "expected none (the scenario's seed derives the fault stream), got 3");
   expect_refused(R"({"steps": 0})", "steps", "an integer in [1, 100000000]");
   expect_refused(R"({"seed": -1})", "seed", "an unsigned integer");
   expect_refused(R"({"model": []})", "model", "expected a JSON object, got []");

@@ -22,8 +22,8 @@
 #include "weightsync/fake/bucket_store.h"
 #include "weightsync/fake/fake_deployment.h"
 #include "weightsync/fake/fake_training_client.h"
-#include "weightsync/fake/fault_hooks.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/fake/load_plan.h"
 #include "weightsync/fake/random.h"
 #include "weightsync/fake/replica.h"
 #include "weightsync/trainer_jobs.h"
@@ -70,6 +70,7 @@ struct TrainerEntry {
 std::string trainer_job_name(std::string_view account, std::string_view trainer_id);
 
 class FaultInjector;
+struct FaultHooks;
 struct SamplingState;
 
 // Counters behind GET /metrics.
@@ -96,15 +97,25 @@ class CloudModel {
   Duration now() const { return clock_.now(); }
   const FakeCloudOptions& options() const { return options_; }
   BucketStore& store() { return store_; }
-  // The caller's own hooks (FakeCloud::set_fault_hooks).
-  FaultHooks& hooks() { return hooks_; }
-  // What the model calls: the caller's hooks first, then the fault plan, if one is installed.
-  const FaultHooks& active_hooks() const { return active_hooks_; }
+  // The fake's own hooks (src/fault_hooks.h), run before the fault plan.
+  FaultHooks& hooks() { return *hooks_; }
+  // What the model calls: the caller's hooks first, then the fault plan, if one is installed
+  // (around the plan, at a load's start, the load model).
+  const FaultHooks& active_hooks() const { return *active_hooks_; }
+  // The caller's load model (FakeCloud::set_load_model).
+  LoadModel& load_model() { return load_model_; }
 
   // ---- fault plan ----
   // Installs `plan` (replacing any, with a fresh log); its generator is seeded with the plan's
   // seed, or else one derived from the cloud's. Timed entries count from now.
   void set_fault_plan(FaultPlan plan);
+  // Appends `spec` to the installed plan (installing an empty one first if none is) and returns
+  // its index. A count entry's `after` grows by the opportunities that already went by, so the
+  // plan replayed from its start fires it at the same opportunity (fault_injector.h).
+  std::size_t add_fault(FaultSpec spec);
+  // A trainer's sampler save (its job name): true if the plan's save_failure fires, and then the
+  // trainer's next sampler save throws SaveFailed.
+  bool save_fault(const std::string& job_name);
   // Uninstalls the plan; its log stays readable until the next one is installed.
   void clear_fault_plan();
   bool fault_plan_active() const { return faults_active_; }
@@ -177,8 +188,9 @@ class CloudModel {
   FakeCloudOptions options_;
   Random random_;
   BucketStore store_;
-  FaultHooks hooks_;
-  FaultHooks active_hooks_;
+  std::unique_ptr<FaultHooks> hooks_;
+  std::unique_ptr<FaultHooks> active_hooks_;
+  LoadModel load_model_;
   std::unique_ptr<FaultInjector> injector_;
   bool faults_active_ = false;
   FakeMetrics metrics_;

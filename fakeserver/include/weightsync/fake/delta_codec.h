@@ -27,7 +27,7 @@ class DeltaError : public std::runtime_error {
 
 enum class DeltaFormat : std::uint8_t { zstd_xor = 1, sparse_xor = 2 };
 
-// Adler-32 (zlib) of `data`.
+// Adler-32 (RFC 1950, the value zlib gives) of `data`.
 std::uint32_t adler32(std::span<const std::uint8_t> data);
 
 struct DeltaHeader {

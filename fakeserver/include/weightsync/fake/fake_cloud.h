@@ -87,11 +87,17 @@ class FakeCloud {
   void restart_replica(const std::string& account, const std::string& id, int index);
   void set_deployment_timing(const std::string& account, const std::string& id,
                              const DeploymentTiming& timing);
-  void set_fault_hooks(FaultHooks hooks);
-  // Installs a fault plan (fault_plan.h) on top of the hooks, replacing any plan, with a fresh
+  // Installs a fault plan (fault_plan.h), replacing any plan, with a fresh
   // log; timed entries count from now. The same document as PUT /_fake/v1/faults.
   void set_fault_plan(FaultPlan plan);
   void clear_fault_plan();
+  // CloudModel::add_fault and CloudModel::save_fault under the lock.
+  std::size_t add_fault(FaultSpec spec);
+  bool save_fault(const std::string& job_name);
+  // The load model (load_plan.h), replacing any.
+  void set_load_model(LoadModel model);
+  // The installed (or last) plan as it ran: entries added mid-run included.
+  FaultPlan fault_plan();
   // The installed (or last) plan's log so far, and as printable text (with its seed).
   std::vector<FaultEvent> fault_log();
   std::string fault_log_text();

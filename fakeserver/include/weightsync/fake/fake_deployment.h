@@ -14,7 +14,6 @@
 
 #include "weightsync/clock.h"
 #include "weightsync/fake/bucket_store.h"
-#include "weightsync/fake/fault_hooks.h"
 #include "weightsync/fake/replica.h"
 #include "weightsync/wire.h"
 

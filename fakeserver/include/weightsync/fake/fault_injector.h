@@ -13,12 +13,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "weightsync/clock.h"
-#include "weightsync/fake/fault_hooks.h"
 #include "weightsync/fake/fault_plan.h"
+#include "weightsync/fake/load_plan.h"
 #include "weightsync/fake/random.h"
 #include "weightsync/fake/transport_faults.h"
 #include "weightsync/transport.h"
@@ -45,6 +46,14 @@ class FaultInjector {
   // False: skip the reset.
   bool on_prompt_cache_reset(const std::string& deployment, int replica);
   std::optional<int> on_completion(const std::string& deployment);
+  // A trainer's sampler save (its job name): true if save_failure fires.
+  bool on_save(const std::string& trainer_job);
+  // Appends an entry while the plan runs and returns its index. A count entry's `after` grows by
+  // the matching opportunities that already went by (those no earlier entry took), and a timed
+  // entry's time counts from now, so plan() replayed from the start fires the entry exactly
+  // where it fired here. Probability entries would shift the random stream and are refused, as
+  // are transport faults filtered by path (InvalidArgument).
+  std::size_t add(FaultSpec spec);
   // A deployment is created: a failure message (deployment_failed), or nothing.
   std::optional<std::string> on_deployment_created(const std::string& deployment);
   // Fires every timed or scheduled fault due by `now`, each at its own time.
@@ -62,8 +71,11 @@ class FaultInjector {
     int replica = -1;
     std::string method;
     std::string path;
+    std::string trainer;
     std::string target;  // for the log
   };
+  // An opportunity no entry took, as add() matches it (transport faults without their path).
+  using Passed = std::tuple<FaultKind, std::string, int, std::string, std::string>;
   struct Pending {  // a timed entry or a scheduled consequence, due at `due`
     Duration due{};
     std::uint64_t order = 0;
@@ -94,6 +106,7 @@ class FaultInjector {
   bool advancing_ = false;
   std::vector<FaultEvent> log_;
   std::map<std::string, std::uint64_t> fired_;
+  std::map<Passed, int> passed_;  // how often each opportunity went by with no fault
   // Per exchange (all under the one lock): the transport fault decided for the current request,
   // and an identity whose download is to find nothing (stale bucket, wrong-bucket variant).
   TransportFault transport_;

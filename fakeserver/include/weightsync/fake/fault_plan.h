@@ -40,6 +40,7 @@ enum class FaultKind {
   truncated_body,          // the answer's body is cut short
   deployment_failed,       // a deployment enters FAILED (when created, or at a time)
   trainer_failed,          // a trainer job enters JOB_STATE_FAILED at a time
+  save_failure,            // a trainer's sampler save throws SaveFailed (the trainer's side)
 };
 
 // "hotload_rejected", ...; parse_fault_kind throws InvalidArgument listing the known names.
@@ -70,8 +71,9 @@ struct FaultSpec {
   double after_fraction = 0.5;      // replica_restart mid-load: when, as a fraction of the load
   bool recreate = false;            // stale_bucket: re-create the bucket (else: object missing)
   bool enabled = true;              // stale_cache: turn the stale cache on (or off)
-  std::string trainer;              // session_change, reattach, trainer_failed: a trainer job
-  std::string message;              // load_error, partial_rollout, *_failed: the error text
+  std::string trainer;  // session_change, reattach, trainer_failed: a trainer job; save_failure:
+                        // only this trainer's saves (empty: any trainer's)
+  std::string message;  // load_error, partial_rollout, *_failed: the error text
 };
 
 struct FaultPlan {
@@ -83,6 +85,9 @@ struct FaultPlan {
 // "faults[2].probability: expected a number in [0, 1], got 1.5"); `where` prefixes every field
 // path (e.g. "faultPlan" inside a server config).
 FaultPlan parse_fault_plan(std::string_view json_text, std::string_view where = "");
+// The plan as the document parse_fault_plan reads (fields at their defaults are left out), so a
+// plan built in code can be printed, saved and replayed.
+std::string encode_fault_plan(const FaultPlan& plan);
 
 // One fault that fired: what, when (since the plan was installed), why and where.
 struct FaultEvent {

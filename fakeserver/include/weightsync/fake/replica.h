@@ -18,11 +18,13 @@
 #include "weightsync/clock.h"
 #include "weightsync/fake/bucket_store.h"
 #include "weightsync/fake/delta_codec.h"
-#include "weightsync/fake/fault_hooks.h"
+#include "weightsync/fake/load_plan.h"
 #include "weightsync/fake/prompt_cache.h"
 #include "weightsync/wire.h"
 
 namespace weightsync::fake {
+
+struct FaultHooks;  // the fake's internal fault points (src/fault_hooks.h)
 
 // How long things take in the fake cloud (deployments, their replicas, trainer jobs).
 struct DeploymentTiming {

@@ -71,7 +71,7 @@ Recommendation recommend(const std::vector<PolicySummary>& summaries, int budget
 
 // The fault plan a report applies when the scenario has none: the probabilities of the
 // 8b-dense-1node-faults preset, so the "time lost to failed syncs" section always has data.
-FaultSpec reference_fault_plan();
+fake::FaultPlan reference_fault_plan();
 
 struct ReportOptions {
   std::filesystem::path scenario_path;  // as the user gave it: quoted in the report

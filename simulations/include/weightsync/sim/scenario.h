@@ -15,6 +15,7 @@
 #include <string>
 
 #include "weightsync/clock.h"
+#include "weightsync/fake/fault_plan.h"
 #include "weightsync/sim/distribution.h"
 
 namespace weightsync::sim {
@@ -91,23 +92,6 @@ struct PolicySpec {
   double downweight_factor = 0.5;      // weight per step beyond the bound (downweight)
 };
 
-// Per-event probabilities of the faults the fake deployment can be made to show.
-struct FaultSpec {
-  double save_failure = 0;      // a sampler save throws (per save)
-  double hotload_rejected = 0;  // a hotload POST answers `hotload_reject_status` (per POST)
-  int hotload_reject_status = 503;
-  double load_error = 0;     // a replica's load ends in stage error (per replica load)
-  double load_stuck = 0;     // a replica's load never finishes (per replica load)
-  double slow_download = 0;  // a replica's load takes slow_download_factor times longer
-  double slow_download_factor = 4;
-  double replica_restart = 0;     // a replica restarts halfway through a load (per replica load)
-  double warmup_unavailable = 0;  // a warmup completion answers 503 (per attempt)
-  bool any() const {
-    return save_failure > 0 || hotload_rejected > 0 || load_error > 0 || load_stuck > 0 ||
-           slow_download > 0 || replica_restart > 0 || warmup_unavailable > 0;
-  }
-};
-
 struct Scenario {
   std::string name = "unnamed";
   std::string description;
@@ -121,7 +105,7 @@ struct Scenario {
   DeploymentSpec deployment;
   HardwareSpec hardware;
   PolicySpec policy;
-  FaultSpec faults;
+  fake::FaultPlan faults;  // probability entries fire per opportunity (below)
   int steps = 100;
   std::uint64_t seed = 1;
 
@@ -144,6 +128,26 @@ struct Scenario {
   // One replica's load of `bytes`, prompt-cache reset included when configured.
   Duration load_time(std::uint64_t bytes) const;
 };
+
+// The scenario's faults are a fault plan (weightsync/fake/fault_plan.h), installed on the fake
+// after the initial sync and seeded from the scenario's fault stream. A scenario file gives it
+// either as a probability per kind (the original form, which every shipped scenario uses):
+//   {"save_failure": 0.01, "hotload_rejected": 0.02, "hotload_reject_status": 503,
+//    "load_error": 0.02, "load_stuck": 0.005, "slow_download": 0.05, "slow_download_factor": 4,
+//    "replica_restart": 0, "warmup_unavailable": 0.05}
+// or as a fault plan document without a seed: {"faults": [{"fault": "load_error", ...}, ...]}.
+// The plan document form, found at `where` ("scenario.faults"); throws ScenarioError naming the
+// field.
+fake::FaultPlan fault_plan_from_json(const nlohmann::ordered_json& faults,
+                                     const std::string& where);
+// Sets the probability of `kind`'s random entry (adding it; 0 removes it) and returns the entry,
+// or null when removed.
+fake::FaultSpec* set_fault_probability(fake::FaultPlan& plan, fake::FaultKind kind, double p);
+// The probability of `kind`'s random entry; 0 if there is none.
+double fault_probability(const fake::FaultPlan& plan, fake::FaultKind kind);
+// `faults` as the scenario file writes it: the per-kind form when it says the same, else the
+// plan document.
+nlohmann::ordered_json faults_to_json(const fake::FaultPlan& plan);
 
 // Reads and validates. Throws ScenarioError ("scenario.x.y: expected ..., got ..."; a null
 // field takes its default).

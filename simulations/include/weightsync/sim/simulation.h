@@ -7,6 +7,7 @@
 // independent (the library's log sink is shared: install a thread-safe one).
 #pragma once
 
+#include <stdexcept>
 #include <string>
 
 #include "weightsync/sim/metrics.h"
@@ -26,8 +27,15 @@ struct ScenarioOverrides {
 // Applies the overrides and validates the result (throws ScenarioError naming the field).
 Scenario apply_overrides(Scenario scenario, const ScenarioOverrides& overrides);
 
-// Runs the scenario to its last step. Throws std::runtime_error, with the seed in the message,
-// if the simulated world stalls (no event can make progress) or the fake refuses its setup.
+// A run that could not go on: the simulated world stalled (no event can make progress), the
+// replicas stayed behind through every catch-up sync, or the fake refused the setup. The message
+// starts with the scenario's name and seed.
+class SimulationError : public std::runtime_error {
+ public:
+  SimulationError(const Scenario& scenario, const std::string& message);
+};
+
+// Runs the scenario to its last step. Throws SimulationError.
 RunResult run_simulation(const Scenario& scenario);
 
 }  // namespace weightsync::sim

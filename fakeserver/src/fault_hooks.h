@@ -1,6 +1,7 @@
-// The points where a fault plan can bend the fake deployment. Every hook is optional: an empty
-// std::function means "no fault", so the fake behaves well until a test or plan says otherwise.
-// Hooks run under FakeCloud's lock and must not call back into it.
+// The points where the fake's own code (the fault plan's injector, the fake's tests) can bend the
+// fake deployment. Private to the fake: outside it, faults are a fault plan (fault_plan.h). Every
+// hook is optional: an empty std::function means "no fault". Hooks run under FakeCloud's lock
+// and must not call back into it.
 #pragma once
 
 #include <functional>
@@ -8,24 +9,13 @@
 #include <string>
 
 #include "weightsync/clock.h"
+#include "weightsync/fake/cloud_model.h"
+#include "weightsync/fake/fake_cloud.h"
+#include "weightsync/fake/load_plan.h"
 #include "weightsync/transport.h"
 #include "weightsync/wire.h"
 
 namespace weightsync::fake {
-
-// One replica's load as planned at its start; on_load_start may change it.
-struct LoadPlan {
-  std::string deployment;  // accounts/{a}/deployments/{id}
-  int replica = 0;
-  std::string identity;
-  Duration duration{};                   // total time from start to done
-  std::optional<std::string> fail_with;  // ends in `error` with this message
-  bool stuck = false;                    // never finishes
-  bool delta = false;                    // the load applies a delta (it carries metadata)
-  // The delta is applied to bytes that differ from what the replica serves under the parent's
-  // name, so the rebuilt weights fail their checksum (a parent the replica does not really hold).
-  bool corrupt_parent = false;
-};
 
 struct FaultHooks {
   // Any request, before routing (after authentication): a response to answer instead.
@@ -45,5 +35,10 @@ struct FaultHooks {
   // transport-fault headers of transport_faults.h).
   std::function<void(const HttpRequest&, HttpResponse&)> on_response;
 };
+
+// Replaces the caller's hooks (they run before the fault plan): for the fake's own tests.
+inline void set_fault_hooks(FakeCloud& cloud, FaultHooks hooks) {
+  cloud.with_model([&](CloudModel& model) { model.hooks() = std::move(hooks); });
+}
 
 }  // namespace weightsync::fake
