@@ -317,8 +317,9 @@ int main(int argc, char** argv) {
   std::string report_out;
   auto* report = app.add_subcommand(
       "report",
-      "Run every policy (every step, every 2/4/8/16, async k=1/2/4) over a scenario with and "
-      "without faults and write DIR/README.md with tables, gnuplot PNGs and a recommendation");
+      "Run every policy (every step, every 2/4/8/16, async k=1/2/4, sampler refresh 1/2/4/8/16) "
+      "over a scenario with and without faults and write DIR/README.md with tables, gnuplot PNGs "
+      "and a recommendation");
   report->add_option("--scenario", report_scenario, "Scenario JSON file")->required();
   report->add_option("--out", report_out, "Directory for README.md, the PNGs and data/")
       ->required();
@@ -340,8 +341,9 @@ int main(int argc, char** argv) {
   std::string calibration_dir = WEIGHTSYNC_SIM_CALIBRATION_DIR;
   std::string calibration_md;
   auto* calibrate = app.add_subcommand(
-      "calibrate", "Run the calibration cases (published measurements) and print published vs "
-                   "simulated side by side; exit 1 if one is outside its tolerance");
+      "calibrate",
+      "Run the calibration cases (published measurements) and print published vs "
+      "simulated side by side; exit 1 if one is outside its tolerance");
   calibrate->add_option("--dir", calibration_dir, "Directory of case files (default: the suite)");
   calibrate->add_option("--markdown", calibration_md, "Also write the table as Markdown here");
 
