@@ -52,7 +52,7 @@ DecodeModel make_decode_model(const Scenario& s) {
   const std::string dtype = s.serving_dtype();
   const double gpus = s.hardware.gpus_per_replica;
   m.batch_aware = true;
-  m.step_overhead_s = e.step_overhead_s;
+  m.step_overhead_s = find_engine(s.hardware.engine).step_overhead_s;
   m.weight_bytes = shape.params * dtype_size(dtype);
   m.active_fraction = shape.active_params / shape.params;
   m.bytes_per_s = gpus * gpu.hbm_bytes_per_s * e.hbm_efficiency;

@@ -22,6 +22,7 @@ struct Tables {
   std::map<std::string, GpuSpec> gpus;
   std::map<std::string, ModelShape> shapes;
   EngineConstants engine;
+  std::map<std::string, InferenceEngine> engines;
 
   Tables() {
     for (const auto& [id, g] : gpus_json.at("gpus").items()) {
@@ -48,8 +49,14 @@ struct Tables {
     const json& e = gpus_json.at("engine");
     engine.hbm_efficiency = figure(e, "hbm_efficiency");
     engine.compute_efficiency = figure(e, "compute_efficiency");
-    engine.step_overhead_s = figure(e, "step_overhead_s");
     engine.training_mfu = figure(e, "training_mfu");
+    for (const auto& [id, g] : gpus_json.at("engines").items()) {
+      InferenceEngine spec;
+      spec.id = id;
+      spec.name = g.at("name").get<std::string>();
+      spec.step_overhead_s = figure(g, "step_overhead_s");
+      engines[id] = spec;
+    }
   }
 };
 
@@ -103,6 +110,22 @@ const ModelShape& find_model_shape(const std::string& id) {
 }
 
 const EngineConstants& engine_constants() { return tables().engine; }
+
+const InferenceEngine& find_engine(const std::string& id) {
+  const auto& engines = tables().engines;
+  auto it = engines.find(id);
+  if (it == engines.end()) {
+    throw std::invalid_argument("unknown inference engine '" + id + "': expected one of " +
+                                known(engines));
+  }
+  return it->second;
+}
+
+std::vector<std::string> engine_ids() {
+  std::vector<std::string> ids;
+  for (const auto& [id, e] : tables().engines) ids.push_back(id);
+  return ids;
+}
 
 std::vector<std::string> gpu_ids() {
   std::vector<std::string> ids;

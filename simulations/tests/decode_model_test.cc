@@ -10,6 +10,7 @@
 #include "weightsync/sim/hardware.h"
 #include "weightsync/sim/sampler.h"
 #include "weightsync/sim/scenario.h"
+#include "weightsync/sim/simulation.h"
 
 namespace weightsync::sim {
 namespace {
@@ -28,14 +29,15 @@ TEST(DecodeModel, StepTimeFollowsWeightsComputeAndKvFromTheTables) {
   ASSERT_TRUE(m.batch_aware);
   const GpuSpec& h100 = find_gpu("h100");
   const EngineConstants& e = engine_constants();
+  const double t0 = find_engine("trtllm").step_overhead_s;
   // 32 layers x 8 KV heads x 128 x (K and V) x 2 bytes.
   EXPECT_DOUBLE_EQ(m.kv_bytes_per_token, 32.0 * 8 * 128 * 2 * 2);
   const double bw = h100.hbm_bytes_per_s * e.hbm_efficiency;
-  EXPECT_NEAR(m.step_base_s(1), e.step_overhead_s + 8.03e9 * 2 / bw, 1e-12);
+  EXPECT_NEAR(m.step_base_s(1), t0 + 8.03e9 * 2 / bw, 1e-12);
   // Memory-bound at small batches (same step for 1 and 8), compute-bound at large ones.
   EXPECT_DOUBLE_EQ(m.step_base_s(8), m.step_base_s(1));
   const double flops = h100.bf16_flops * e.compute_efficiency;
-  EXPECT_NEAR(m.step_base_s(4096), e.step_overhead_s + 2 * 8.03e9 * 4096 / flops, 1e-9);
+  EXPECT_NEAR(m.step_base_s(4096), t0 + 2 * 8.03e9 * 4096 / flops, 1e-9);
   EXPECT_NEAR(m.kv_s_per_token(), m.kv_bytes_per_token / bw, 1e-18);
   // What the weights leave of 90% of 80 GB, in tokens of KV.
   EXPECT_NEAR(m.kv_capacity_tokens, (80e9 * 0.9 - 8.03e9 * 2) / m.kv_bytes_per_token, 1e-6);
@@ -44,6 +46,46 @@ TEST(DecodeModel, StepTimeFollowsWeightsComputeAndKvFromTheTables) {
   fixed.rollout.tokens_per_second_per_request = 40;
   EXPECT_FALSE(make_decode_model(fixed).batch_aware);
   EXPECT_DOUBLE_EQ(make_decode_model(fixed).seconds_per_token, 1.0 / 40);
+}
+
+TEST(DecodeModel, TheEngineAddsItsFixedCostToEveryDecodeStepAndNotToPrefill) {
+  const Scenario trt = llama_on_h100();
+  ASSERT_EQ(trt.hardware.engine, "trtllm");
+  Scenario vllm = trt;
+  vllm.hardware.engine = "vllm";
+  const double delta = find_engine("vllm").step_overhead_s - find_engine("trtllm").step_overhead_s;
+  ASSERT_GT(delta, 0);
+  const DecodeModel a = make_decode_model(trt);
+  const DecodeModel b = make_decode_model(vllm);
+  for (int batch : {1, 8, 256, 4096}) {
+    EXPECT_NEAR(b.step_base_s(batch) - a.step_base_s(batch), delta, 1e-12) << batch;
+  }
+  EXPECT_NEAR(b.prefill_s(8, 1000, true), a.prefill_s(8, 1000, true), 1e-12);
+  EXPECT_THROW(find_engine("tgi"), std::invalid_argument);
+}
+
+// One replica, every-step sync, every answer the same length and the whole batch in flight at
+// once: each RL step decodes `tokens` steps of the same batch, so an engine whose steps cost
+// `delta` more lengthens every RL step by tokens x delta, and nothing else.
+TEST(Placement, AColocatedSyncStepPaysTheEngineCostOncePerDecodeStep) {
+  const int tokens = 600;
+  Scenario s = llama_on_h100();
+  s.hardware.placement = "colocated";
+  s.hardware.trainer_gpus = 1;
+  s.deployment.replicas = 1;
+  s.trainer.batch_size = 32;
+  s.rollout.concurrency = 32;
+  s.rollout.generation_tokens = Distribution::constant(tokens);
+  s.rollout.prompt_tokens = Distribution::constant(100);
+  s.policy.name = "every_step";
+  s.steps = 6;
+  Scenario v = s;
+  v.hardware.engine = "vllm";
+  const RunResult trt = run_simulation(s);
+  const RunResult vllm = run_simulation(v);
+  const double delta = find_engine("vllm").step_overhead_s - find_engine("trtllm").step_overhead_s;
+  EXPECT_NEAR(vllm.simulated_seconds / vllm.steps - trt.simulated_seconds / trt.steps,
+              tokens * delta, 1e-6);
 }
 
 TEST(DecodeModel, MixtureOfExpertsReadsMoreExpertsAsTheBatchGrows) {

@@ -114,6 +114,19 @@ TEST(Scenario, RefusesBadFieldsNamingTheFieldAndWhatWasExpected) {
                  "trainer.step_time_s.high", "a number >= low");
 }
 
+TEST(Scenario, TheInferenceEngineIsOneOfTheTable) {
+  EXPECT_EQ(parse_scenario_text("{}").hardware.engine, "trtllm");
+  const std::string llama = R"("model": {"params": 8.03e9, "shape": "llama-3.1-8b"}, )";
+  const Scenario s =
+      parse_scenario_text("{" + llama + R"("hardware": {"gpu": "h100", "engine": "vllm"}})");
+  EXPECT_EQ(s.hardware.engine, "vllm");
+  EXPECT_EQ(to_json(s)["hardware"]["engine"], "vllm");
+  expect_refused("{" + llama + R"("hardware": {"gpu": "h100", "engine": "tgi"}})",
+                 "hardware.engine", "expected one of 'trtllm', 'vllm', got \"tgi\"");
+  expect_refused("{" + llama + R"("hardware": {"gpu": "h100", "engine": 3}})", "hardware.engine",
+                 "expected one of 'trtllm', 'vllm', got 3");
+}
+
 TEST(Scenario, RefusesUnknownFieldsAsTypos) {
   expect_refused(R"({"rollout": {"concurency": 8}})", "rollout.concurency",
                  "unknown field (extra inputs are not permitted); expected one of");

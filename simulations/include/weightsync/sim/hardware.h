@@ -1,6 +1,7 @@
 // The hardware and model tables the batch-aware decode model rests on: GPUs (memory, HBM
 // bandwidth, dense tensor throughput, each with its datasheet source), model shapes (parameters,
-// active parameters, layers, KV layout) and the engine efficiencies every case shares. The
+// active parameters, layers, KV layout), the engine efficiencies every case shares and the
+// per-engine decode step cost. The
 // tables are the files simulations/data/gpus.json and model_shapes.json, compiled in.
 //
 // Thread-safety: the tables are read once and never change; safe from any thread.
@@ -38,15 +39,24 @@ struct ModelShape {
 struct EngineConstants {
   double hbm_efficiency = 0;
   double compute_efficiency = 0;
-  double step_overhead_s = 0;
   double training_mfu = 0;
+};
+
+// What differs between inference engines: the fixed cost of one decode step besides the GEMMs
+// and the reads (scheduling, input preparation, sampling, output processing, launches).
+struct InferenceEngine {
+  std::string id;  // "vllm"
+  std::string name;
+  double step_overhead_s = 0;
 };
 
 // Throw std::invalid_argument naming the known ids when `id` is unknown.
 const GpuSpec& find_gpu(const std::string& id);
 const ModelShape& find_model_shape(const std::string& id);
 const EngineConstants& engine_constants();
+const InferenceEngine& find_engine(const std::string& id);
 std::vector<std::string> gpu_ids();
+std::vector<std::string> engine_ids();
 std::vector<std::string> model_shape_ids();
 // The tables as shipped (for reports and `calibrate`).
 const nlohmann::ordered_json& gpu_table();

@@ -63,6 +63,7 @@ struct HardwareSpec {
   std::string placement = "split";  // split: own GPUs, hotload; colocated: the same GPUs alternate
   int trainer_gpus = 0;             // > 0: a step takes its FLOPs on these GPUs
   int gpus_per_replica = 1;         // tensor parallel size of an inference replica
+  std::string engine = "trtllm";    // an inference engine of gpus.json's `engines`
   std::string serving_dtype;        // "" : model.dtype
   std::string kv_dtype;             // "" : the serving dtype
   double memory_utilization = 0.9;  // share of a replica's memory for weights + KV cache
