@@ -1,8 +1,8 @@
 // The hardware and model tables the batch-aware decode model rests on: GPUs (memory, HBM
 // bandwidth, dense tensor throughput, each with its datasheet source), model shapes (parameters,
-// active parameters, layers, KV layout), the engine efficiencies every case shares and the
-// per-engine decode step cost. The
-// tables are the files simulations/data/gpus.json and model_shapes.json, compiled in.
+// active parameters, layers, KV layout), the engine efficiencies every case shares and each
+// inference engine's fixed cost per decode step. The tables are the files
+// simulations/data/gpus.json and model_shapes.json, compiled in.
 //
 // Thread-safety: the tables are read once and never change; safe from any thread.
 #pragma once
