@@ -234,6 +234,49 @@ TEST_F(ServiceClientTest, ATrainerResumedUnderARunningClientMakesTheNextRefreshA
   expect_served("d1", trainer_of(*s));
 }
 
+// The chain forgets a delta's parent when the trainer session changes, not what the client
+// saved: a base saved before a resume can still be hotloaded by its path, a delta cannot (its
+// parent is of the old session), and a path this client never saved is refused.
+TEST_F(ServiceClientTest, AfterATrainerResumeAnEarlierBaseCanBeHotloadedButNotAnEarlierDelta) {
+  auto s = client(config("t1", "d1"));
+  trainer_of(*s).step();
+  const SamplerSave base = s->save_weights_for_sampler("a");
+  s->create_sampling_client(base.path);
+  trainer_of(*s).step();
+  const SamplerSave delta = s->save_weights_for_sampler("b");
+  ASSERT_EQ(s->last_sync().kind, CheckpointKind::delta);
+  s->create_sampling_client(delta.path);
+  cloud.with_model(
+      [](CloudModel& m) { return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/t1", "OOM"); });
+  TrainerJobs jobs(transport, kKey, kAccount);
+  jobs.resume("t1");
+  clock.advance(seconds(5));
+  refresh(*s, "c");
+  ASSERT_EQ(s->last_sync().kind, CheckpointKind::base);
+
+  const SamplingClient earlier = s->create_sampling_client(base.path);
+  EXPECT_EQ(earlier.snapshot_identity(), base.snapshot_name);
+  EXPECT_EQ(s->last_sync().kind, CheckpointKind::base);
+  EXPECT_FALSE(s->last_sync().metadata);
+  EXPECT_EQ(s->chain().base_identity, base.snapshot_name);
+  for (const auto& r : cloud.replicas(kAccount, "d1")) {
+    EXPECT_EQ(r.served_identity, base.snapshot_name) << r.name;
+  }
+  try {
+    s->create_sampling_client(delta.path);
+    FAIL() << "expected InvalidArgument for a delta of an earlier trainer session";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("parent is unknown"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s->chain().base_identity, base.snapshot_name);  // the refusal changed nothing
+  try {
+    s->create_sampling_client("gs://elsewhere/never-saved");
+    FAIL() << "expected InvalidArgument for a path this client did not save";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("never-saved"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ServiceClientTest, ATrainerJobThatFailsWhileWaitedForIsItsOwnError) {
   auto s = client(config("t1", "d1"));
   transport.before = [&](const HttpRequest& r) {
