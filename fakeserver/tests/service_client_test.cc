@@ -87,6 +87,16 @@ class ServiceClientTest : public ::testing::Test {
     return s.create_sampling_client(saved.path);
   }
 
+  // Trainer job `id` fails and is resumed behind the client's back: a new trainer session.
+  void fail_and_resume_trainer(const std::string& id) {
+    cloud.with_model([&](CloudModel& m) {
+      return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/" + id, "OOM");
+    });
+    TrainerJobs jobs(transport, kKey, kAccount);
+    jobs.resume(id);
+    clock.advance(seconds(5));
+  }
+
   void fail_deployment(const std::string& id) {
     cloud.with_model([&](CloudModel& m) {
       m.deployment(kAccount, kAccount, id).fail("out of GPUs", m.clock().now());
@@ -224,11 +234,7 @@ TEST_F(ServiceClientTest, ATrainerResumedUnderARunningClientMakesTheNextRefreshA
   refresh(*s, "a");
   refresh(*s, "b");
   EXPECT_EQ(s->last_sync().kind, CheckpointKind::delta);
-  cloud.with_model(
-      [](CloudModel& m) { return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/t1", "OOM"); });
-  TrainerJobs jobs(transport, kKey, kAccount);
-  jobs.resume("t1");
-  clock.advance(seconds(5));
+  fail_and_resume_trainer("t1");
   refresh(*s, "c");
   EXPECT_EQ(s->last_sync().kind, CheckpointKind::base);
   expect_served("d1", trainer_of(*s));
@@ -246,11 +252,7 @@ TEST_F(ServiceClientTest, AfterATrainerResumeAnEarlierBaseCanBeHotloadedButNotAn
   const SamplerSave delta = s->save_weights_for_sampler("b");
   ASSERT_EQ(s->last_sync().kind, CheckpointKind::delta);
   s->create_sampling_client(delta.path);
-  cloud.with_model(
-      [](CloudModel& m) { return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/t1", "OOM"); });
-  TrainerJobs jobs(transport, kKey, kAccount);
-  jobs.resume("t1");
-  clock.advance(seconds(5));
+  fail_and_resume_trainer("t1");
   refresh(*s, "c");
   ASSERT_EQ(s->last_sync().kind, CheckpointKind::base);
 
