@@ -12,26 +12,31 @@ namespace weightsync::fake::detail {
 namespace {
 
 TEST(RequestOrder, OnlyAPostUnderInferenceIsSampling) {
-  EXPECT_EQ(classify_request("POST", "/inference/v1/completions"), RequestClass::sampling);
-  EXPECT_EQ(classify_request("POST", "/inference/v1/chat/completions?x=1"),
-            RequestClass::sampling);
-  // The control plane: hotload, deployments, trainer jobs, the fake's own API, metrics.
-  EXPECT_EQ(classify_request("GET", "/hot_load/v1/models/hot_load"), RequestClass::control);
-  EXPECT_EQ(classify_request("POST", "/hot_load/v1/models/hot_load"), RequestClass::control);
-  EXPECT_EQ(classify_request("GET", "/v1/accounts/a/deployments/d1"), RequestClass::control);
-  EXPECT_EQ(classify_request("PATCH", "/v1/accounts/a/deployments/d1?updateMask=x"),
-            RequestClass::control);
-  EXPECT_EQ(classify_request("POST", "/v1/accounts/a/rlorTrainerJobs/t1:resume"),
-            RequestClass::control);
-  EXPECT_EQ(classify_request("POST", "/_fake/v1/accounts/a/trainers/t1:step"),
-            RequestClass::control);
-  EXPECT_EQ(classify_request("GET", "/metrics"), RequestClass::control);
-  // Not sampling: another method on the completions path, a look-alike prefix, a query that
-  // names the path.
-  EXPECT_EQ(classify_request("GET", "/inference/v1/completions"), RequestClass::control);
-  EXPECT_EQ(classify_request("POST", "/inferences/v1/completions"), RequestClass::control);
-  EXPECT_EQ(classify_request("POST", "/v1?next=/inference/v1/completions"),
-            RequestClass::control);
+  struct Case {
+    const char* method;
+    const char* target;
+    RequestClass expected;
+  };
+  const Case cases[] = {
+      {"POST", "/inference/v1/completions", RequestClass::sampling},
+      {"POST", "/inference/v1/chat/completions?x=1", RequestClass::sampling},
+      // The control plane: hotload, deployments, trainer jobs, the fake's own API, metrics.
+      {"GET", "/hot_load/v1/models/hot_load", RequestClass::control},
+      {"POST", "/hot_load/v1/models/hot_load", RequestClass::control},
+      {"GET", "/v1/accounts/a/deployments/d1", RequestClass::control},
+      {"PATCH", "/v1/accounts/a/deployments/d1?updateMask=x", RequestClass::control},
+      {"POST", "/v1/accounts/a/rlorTrainerJobs/t1:resume", RequestClass::control},
+      {"POST", "/_fake/v1/accounts/a/trainers/t1:step", RequestClass::control},
+      {"GET", "/metrics", RequestClass::control},
+      // Not sampling: another method on the completions path, a look-alike prefix, a query that
+      // names the path.
+      {"GET", "/inference/v1/completions", RequestClass::control},
+      {"POST", "/inferences/v1/completions", RequestClass::control},
+      {"POST", "/v1?next=/inference/v1/completions", RequestClass::control},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(classify_request(c.method, c.target), c.expected) << c.method << " " << c.target;
+  }
 }
 
 TEST(RequestOrder, AControlRequestQueuedBehindManyCompletionsRunsFirst) {
