@@ -87,6 +87,16 @@ class ServiceClientTest : public ::testing::Test {
     return s.create_sampling_client(saved.path);
   }
 
+  // Trainer job `id` fails and is resumed behind the client's back: a new trainer session.
+  void fail_and_resume_trainer(const std::string& id) {
+    cloud.with_model([&](CloudModel& m) {
+      return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/" + id, "OOM");
+    });
+    TrainerJobs jobs(transport, kKey, kAccount);
+    jobs.resume(id);
+    clock.advance(seconds(5));
+  }
+
   void fail_deployment(const std::string& id) {
     cloud.with_model([&](CloudModel& m) {
       m.deployment(kAccount, kAccount, id).fail("out of GPUs", m.clock().now());
@@ -224,14 +234,49 @@ TEST_F(ServiceClientTest, ATrainerResumedUnderARunningClientMakesTheNextRefreshA
   refresh(*s, "a");
   refresh(*s, "b");
   EXPECT_EQ(s->last_sync().kind, CheckpointKind::delta);
-  cloud.with_model(
-      [](CloudModel& m) { return m.fail_trainer_job("accounts/acme/rlorTrainerJobs/t1", "OOM"); });
-  TrainerJobs jobs(transport, kKey, kAccount);
-  jobs.resume("t1");
-  clock.advance(seconds(5));
+  fail_and_resume_trainer("t1");
   refresh(*s, "c");
   EXPECT_EQ(s->last_sync().kind, CheckpointKind::base);
   expect_served("d1", trainer_of(*s));
+}
+
+// The chain forgets a delta's parent when the trainer session changes, not what the client
+// saved: a base saved before a resume can still be hotloaded by its path, a delta cannot (its
+// parent is of the old session), and a path this client never saved is refused.
+TEST_F(ServiceClientTest, AfterATrainerResumeAnEarlierBaseCanBeHotloadedButNotAnEarlierDelta) {
+  auto s = client(config("t1", "d1"));
+  trainer_of(*s).step();
+  const SamplerSave base = s->save_weights_for_sampler("a");
+  s->create_sampling_client(base.path);
+  trainer_of(*s).step();
+  const SamplerSave delta = s->save_weights_for_sampler("b");
+  ASSERT_EQ(s->last_sync().kind, CheckpointKind::delta);
+  s->create_sampling_client(delta.path);
+  fail_and_resume_trainer("t1");
+  refresh(*s, "c");
+  ASSERT_EQ(s->last_sync().kind, CheckpointKind::base);
+
+  const SamplingClient earlier = s->create_sampling_client(base.path);
+  EXPECT_EQ(earlier.snapshot_identity(), base.snapshot_name);
+  EXPECT_EQ(s->last_sync().kind, CheckpointKind::base);
+  EXPECT_FALSE(s->last_sync().metadata);
+  EXPECT_EQ(s->chain().base_identity, base.snapshot_name);
+  for (const auto& r : cloud.replicas(kAccount, "d1")) {
+    EXPECT_EQ(r.served_identity, base.snapshot_name) << r.name;
+  }
+  try {
+    s->create_sampling_client(delta.path);
+    FAIL() << "expected InvalidArgument for a delta of an earlier trainer session";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("parent is unknown"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s->chain().base_identity, base.snapshot_name);  // the refusal changed nothing
+  try {
+    s->create_sampling_client("gs://elsewhere/never-saved");
+    FAIL() << "expected InvalidArgument for a path this client did not save";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("never-saved"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ServiceClientTest, ATrainerJobThatFailsWhileWaitedForIsItsOwnError) {

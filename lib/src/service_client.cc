@@ -299,7 +299,6 @@ SamplerSave ServiceClient::save_weights_for_sampler(const std::string& name,
   provision();
   last_ = SyncRecord{};
   chain_->save(last_, name, checkpoint_type);
-  kinds_[last_.snapshot_name] = last_.kind;
   paths_[last_.path] = last_.snapshot_name;
   return SamplerSave{last_.path, last_.snapshot_name};
 }
@@ -308,15 +307,16 @@ SamplingClient ServiceClient::create_sampling_client(const std::string& model_pa
   provision();
   auto path = paths_.find(model_path);
   const std::string snapshot = path != paths_.end() ? path->second : model_path;
-  const auto kind = kinds_.find(snapshot);
-  if (kind == kinds_.end()) {
+  // The chain keeps every snapshot this client saved, also those of an earlier trainer session.
+  const std::optional<CheckpointKind> kind = chain_->saved_kind(snapshot);
+  if (!kind) {
     throw InvalidArgument(std::string(kOwner) + ": create_sampling_client: expected a path " +
                           "returned by this client's save_weights_for_sampler, got '" + model_path +
                           "'");
   }
   if (chain_->state().base_identity != snapshot) {
     last_ = SyncRecord{};
-    chain_->adopt(last_, snapshot, kind->second);
+    chain_->adopt(last_, snapshot, *kind);
     chain_->sync(last_);
   }
   return SamplingClient(transport_, clock_, api_key_, model_name(), snapshot, config_.sampling);

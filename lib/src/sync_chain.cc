@@ -2,6 +2,8 @@
 // Comments marked "hazard N" name the reference bug (docs/SPEC.md section 3) a line fixes.
 #include "weightsync/sync_chain.h"
 
+#include <stdexcept>
+
 #include "weightsync/errors.h"
 #include "weightsync/log.h"
 
@@ -89,9 +91,20 @@ void SyncChain::follow_trainer_session() {
              "'; resetting the delta chain";
     });
     chain_ = ChainState{};
-    saved_.clear();
+    ++session_changes_;  // the earlier session's entries no longer count for the chain
   }
   session_id_ = session;
+}
+
+const SyncChain::Saved* SyncChain::saved_this_session(const std::string& snapshot) const {
+  const auto it = saved_.find(snapshot);
+  return it != saved_.end() && it->second.session == session_changes_ ? &it->second : nullptr;
+}
+
+std::optional<CheckpointKind> SyncChain::saved_kind(const std::string& snapshot) const {
+  const auto it = saved_.find(snapshot);
+  if (it == saved_.end()) return std::nullopt;
+  return it->second.kind;
 }
 
 // What every replica serves now ("" if they disagree or serve nothing), or nothing with `why`
@@ -179,13 +192,13 @@ void SyncChain::save(SyncRecord& record, const std::string& name,
   record.kind = kind;
   record.promotable = is_promotable(kind, options_.lora_rank);
   record.saved = true;
-  if (saved_.count(saved.snapshot_name)) {
+  if (saved_this_session(saved.snapshot_name)) {
     log(LogLevel::warning, [&] {
       return owner_ + ": snapshot '" + saved.snapshot_name +
              "' was saved before in this session and is now overwritten";
     });
   }
-  saved_[saved.snapshot_name] = Saved{kind, parent};
+  saved_[saved.snapshot_name] = Saved{kind, parent, session_changes_};
   chain_.base_saved = true;
   chain_.last_saved_identity = saved.snapshot_name;
 }
@@ -198,17 +211,17 @@ void SyncChain::adopt(SyncRecord& record, const std::string& snapshot_name, Chec
                           "disabled");
   }
   check_kind(kind);
-  auto it = saved_.find(snapshot_name);
-  if (it == saved_.end()) {
+  const Saved* known = saved_this_session(snapshot_name);
+  if (!known) {
     if (kind == CheckpointKind::delta && options_.lora_rank == 0) {
       throw InvalidArgument(owner_ + ": delta '" + snapshot_name +
                             "' was not saved by this syncer in this trainer session, so its "
                             "parent is unknown; hotload a base instead");
     }
-    saved_[snapshot_name] = Saved{kind, ""};
-  } else if (it->second.kind != kind) {
+    saved_[snapshot_name] = Saved{kind, "", session_changes_};
+  } else if (known->kind != kind) {
     throw InvalidArgument(owner_ + ": snapshot '" + snapshot_name + "' was saved as " +
-                          std::string(to_string(it->second.kind)) + ", got checkpoint type " +
+                          std::string(to_string(known->kind)) + ", got checkpoint type " +
                           std::string(to_string(kind)) + "; pass the type used when saving");
   }
   record.snapshot_name = snapshot_name;
@@ -251,7 +264,12 @@ void SyncChain::sync(SyncRecord& record) {
   const Duration start = clock_.now();
   try {
     ensure_deployment_checked();
-    const Saved& saved = saved_.at(record.snapshot_name);
+    const Saved* found = saved_this_session(record.snapshot_name);
+    if (!found) {  // a caller's bug: save() or adopt() fills the record sync() takes
+      throw std::out_of_range(owner_ + ": sync of '" + record.snapshot_name +
+                              "', which was not saved or adopted in this trainer session");
+    }
+    const Saved& saved = *found;
     if (saved.kind == CheckpointKind::delta && options_.lora_rank == 0) {
       // Invariant 3: a delta is sent only over the snapshot it was computed from.
       if (saved.parent.empty() || saved.parent != chain_.base_identity) {

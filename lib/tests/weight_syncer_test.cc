@@ -666,6 +666,29 @@ TEST(WeightSyncerHotload, AcceptsABaseSavedElsewhere) {
   EXPECT_EQ(syncer.chain().base_identity, "exported-0123abcd");
 }
 
+// A new trainer session forgets the parents of the earlier session's deltas: such a delta is
+// refused before anything is sent, and a base of that session is accepted like one saved
+// elsewhere.
+TEST(WeightSyncerHotload, AfterASessionChangeAnEarlierDeltaIsRefusedAndAnEarlierBaseAccepted) {
+  World w;
+  WeightSyncer syncer(w.trainer, w.options(), w.clock);
+  const std::string s1 = *syncer.save_only("step-1");
+  EXPECT_TRUE(syncer.hotload(s1, kBase));
+  const std::string s2 = *syncer.save_only("step-2");
+  ASSERT_EQ(w.trainer.saves.at(1).kind, kDelta);
+  w.trainer.resume("89abcdef");
+  const std::string s3 = *syncer.save_only("step-3");
+  EXPECT_EQ(w.trainer.saves.at(2).kind, kBase);
+  const std::size_t posts = w.deployment.count("POST", kHotload);
+  EXPECT_FALSE(syncer.hotload(s2, kDelta));
+  EXPECT_NE(syncer.last_sync().error.find("parent is unknown"), std::string::npos)
+      << syncer.last_sync().error;
+  EXPECT_EQ(w.deployment.count("POST", kHotload), posts);
+  EXPECT_TRUE(syncer.hotload(s1, kBase));
+  EXPECT_EQ(syncer.chain().base_identity, s1);
+  EXPECT_TRUE(syncer.hotload(s3, kBase));
+  EXPECT_EQ(w.deployment.replicas()[0].current_snapshot_identity, s3);
+}
 // ---- state queries ----
 
 TEST(WeightSyncerState, CheckDeploymentStateReturnsWhatEveryReplicaServes) {

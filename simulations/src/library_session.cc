@@ -12,6 +12,17 @@ namespace {
 // unchanged after a failed save); the attempt fails only when every try did.
 constexpr int kSaveAttempts = 3;
 
+// Calls `try_save` (true when its save went through) until a try saves or kSaveAttempts tried,
+// booking each failed try's save time (from `record`, the record the call fills) and a retry.
+template <class TrySave>
+void save_with_retries(RunMetrics& metrics, const SyncRecord& record, TrySave&& try_save) {
+  for (int attempt = 1;; ++attempt) {
+    if (try_save() || attempt == kSaveAttempts) return;
+    metrics.result().save_seconds += to_seconds(record.timings.save);
+    ++metrics.result().save_retries;
+  }
+}
+
 }  // namespace
 
 LibrarySession::LibrarySession(const Scenario& scenario, SimWorld& world, RunMetrics& metrics)
@@ -70,17 +81,15 @@ bool LibrarySession::save_and_hotload(int step) {
 
 bool LibrarySession::save_and_hotload_named(const std::string& name) {
   const Duration start = world_.clock().now();
-  for (int attempt = 1;; ++attempt) {
+  save_with_retries(metrics_, syncer_->last_sync(), [&] {
     try {
       syncer_->save_and_hotload(name);
     } catch (const Error&) {
       // SaveFailed, HotloadFailed, Timeout, ApiError, TransportError, WarmupFailed: the record
       // says which, and the library has already reset the chain where it had to.
     }
-    if (syncer_->last_sync().saved || attempt == kSaveAttempts) break;
-    metrics_.result().save_seconds += to_seconds(syncer_->last_sync().timings.save);
-    ++metrics_.result().save_retries;
-  }
+    return syncer_->last_sync().saved;
+  });
   record_sync_call(start, true);
   return syncer_->last_sync().synced;
 }
@@ -88,12 +97,10 @@ bool LibrarySession::save_and_hotload_named(const std::string& name) {
 std::optional<std::string> LibrarySession::save_only(int step) {
   attempt_start_ = world_.clock().now();
   std::optional<std::string> name;
-  for (int attempt = 1; attempt <= kSaveAttempts; ++attempt) {
+  save_with_retries(metrics_, syncer_->last_sync(), [&] {
     name = syncer_->save_only("step-" + std::to_string(step));
-    if (name || attempt == kSaveAttempts) break;
-    metrics_.result().save_seconds += to_seconds(syncer_->last_sync().timings.save);
-    ++metrics_.result().save_retries;
-  }
+    return name.has_value();
+  });
   record_sync_call(attempt_start_, !name.has_value());
   return name;
 }
@@ -131,11 +138,25 @@ bool LibrarySession::refresh_sampler(int step) {
         world_.manager(), world_.transport(), kApiKey,
         [this](const std::string&) -> TrainingClient& { return world_.trainer(); }, std::move(c));
   }
-  try {
-    const SamplerSave saved = service_->save_weights_for_sampler("step-" + std::to_string(step));
-    service_->create_sampling_client(saved.path);
-  } catch (const Error&) {
-    // As save_and_hotload: the record says what failed; the chain is already reset.
+  // As save_and_hotload: a failed save is retried, and for any other failure the record says
+  // what failed and the chain is already reset.
+  std::optional<SamplerSave> saved;
+  save_with_retries(metrics_, service_->last_sync(), [&] {
+    try {
+      saved = service_->save_weights_for_sampler("step-" + std::to_string(step));
+    } catch (const Error&) {
+    }
+    return saved.has_value();
+  });
+  if (saved) {
+    // A hotload starts a sync record of its own, without the save's time: book that time now.
+    if (service_->chain().base_identity != saved->snapshot_name) {
+      metrics_.result().save_seconds += to_seconds(service_->last_sync().timings.save);
+    }
+    try {
+      service_->create_sampling_client(saved->path);
+    } catch (const Error&) {
+    }
   }
   record_sync_call(start, true);
   return service_->last_sync().synced;

@@ -49,6 +49,31 @@ TEST_F(Faults, FailedSyncsAreCountedRecoveredAndNeverServeWrongBytes) {
   }
 }
 
+// A failed save is retried by every pattern's training loop, the service client's sampler
+// refresh included: with only save faults on, refresh N and every N make the same saves, draw
+// the same faults, retry the same saves and fail the same syncs (the refresh once retried none,
+// so every failed save was a failed sync).
+TEST_F(Faults, TheSamplerRefreshRetriesAFailedSaveAsEveryNDoes) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    Scenario every_n = long_tail_scenario("every_n", 2, 1, seed);
+    set_fault_probability(every_n.faults, fake::FaultKind::save_failure, 0.3);
+    Scenario refresh = every_n;
+    refresh.policy.name = "sampler_refresh";
+    SCOPED_TRACE(seed_note(refresh));
+    const RunResult a = run_simulation(every_n);
+    const RunResult b = run_simulation(refresh);
+    ASSERT_GT(a.save_retries, 0);
+    EXPECT_EQ(b.save_retries, a.save_retries);
+    EXPECT_EQ(b.failed_syncs, a.failed_syncs);
+    EXPECT_EQ(b.syncs, a.syncs);
+    EXPECT_EQ(b.faults_injected.at("save_failure"), a.faults_injected.at("save_failure"));
+    EXPECT_EQ(b.verification_failures, 0);
+    // Every save's time is booked, also when the hotload that follows starts a record of its
+    // own; the refresh saves no less (its first refresh is a base where every_n sends a delta).
+    EXPECT_GE(b.save_seconds, a.save_seconds);
+  }
+}
+
 TEST_F(Faults, AStuckLoadCostsTheHotloadTimeout) {
   Scenario s = closed_form_scenario("every_step", 1, 30);
   set_fault_probability(s.faults, fake::FaultKind::load_stuck, 0.2);

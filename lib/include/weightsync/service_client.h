@@ -137,7 +137,6 @@ class ServiceClient {
   std::optional<Provisioned> provisioned_;
   TrainingClient* trainer_ = nullptr;
   std::unique_ptr<SyncChain> chain_;
-  std::map<std::string, CheckpointKind> kinds_;  // snapshot name -> kind saved as
   std::map<std::string, std::string> paths_;  // path -> snapshot name
   SyncRecord last_;
   bool deployment_released_ = false;

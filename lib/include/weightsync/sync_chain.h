@@ -98,6 +98,10 @@ class SyncChain {
   const ChainState& state() const { return chain_; }
   const SyncOptions& options() const { return options_; }
   bool deployment_checked() const { return deployment_checked_; }
+  // The kind `snapshot` was last saved (or adopted) as, in this trainer session or an earlier
+  // one; none if this chain never had it. Only this session's deltas can be synced (an
+  // earlier session's parents are unknown); an earlier session's base still can be.
+  std::optional<CheckpointKind> saved_kind(const std::string& snapshot) const;
   Clock& clock() const { return clock_; }
   const std::string& owner() const { return owner_; }
 
@@ -105,6 +109,7 @@ class SyncChain {
   struct Saved {
     CheckpointKind kind;
     std::string parent;  // the snapshot a delta was computed from; "" for a full save
+    int session = 0;     // the trainer session it was saved in: session_changes_ at the time
   };
 
   void require(bool ok, const std::string& message) const;
@@ -116,6 +121,8 @@ class SyncChain {
   void verify_served_before_delta(std::optional<CheckpointKind> explicit_kind);
   void verify_parent_served(const std::string& snapshot, const std::string& parent);
   void abandon_chain(SyncRecord& record, const std::string& why);
+  // The snapshot's entry if it was saved or adopted in the current trainer session, else null.
+  const Saved* saved_this_session(const std::string& snapshot) const;
 
   std::string owner_;
   TrainingClient& trainer_;
@@ -123,7 +130,9 @@ class SyncChain {
   Clock& clock_;
   ChainState chain_;
   std::string session_id_;  // the trainer session the chain belongs to
-  // Kind and delta parent of every snapshot saved in the current session.
+  int session_changes_ = 0;  // trainer session changes seen so far
+  // Every snapshot saved or adopted, with its kind, delta parent and session. The chain rules
+  // look only at the current session's: a new session forgets the parents, not the kinds.
   std::map<std::string, Saved> saved_;
   bool deployment_checked_ = false;
   // The parent a status read in this call showed every replica serving; spares a second read.

@@ -105,11 +105,11 @@ set xrange [-0.5:11.5]
 set xtics 0, 5
 plot 'data/histogram.dat' index 10 using 1:2 with boxes lc rgb '#1f77b4'
 set title 'refresh 8'
-set xrange [-0.5:23.5]
+set xrange [-0.5:15.5]
 set xtics 0, 5
 plot 'data/histogram.dat' index 11 using 1:2 with boxes lc rgb '#1f77b4'
 set title 'refresh 16'
-set xrange [-0.5:47.5]
+set xrange [-0.5:31.5]
 set xtics 0, 10
 plot 'data/histogram.dat' index 12 using 1:2 with boxes lc rgb '#1f77b4'
 unset multiplot
