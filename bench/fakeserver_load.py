@@ -34,7 +34,8 @@ load: for each client count, that many keep-alive connections (asyncio streams, 
   and --max-requests.
 
   --client cpp runs the same experiment with the C++ client weightsync_bench_fakeserver_load
-  (bench/fakeserver_load.cc: one thread, Asio/Beast, no thread per connection) against the server
+  (bench/fakeserver_load.cc: one Asio/Beast thread for the load, no thread per connection, and
+  one for the control loop, as the trainer is another process) against the server
   this script started and set up; it prints the same rows. At 1,024 connections the Python client
   saturates its own core, so its numbers then measure the client. --server-cpu and --client-cpu
   pin the server and the client (this script, or the C++ client) to one CPU each.

@@ -2,10 +2,12 @@
 // included here and nowhere else.
 //
 // One Connection per accepted socket, on its own strand: read a request (header, then the body,
-// after a "100 Continue" if asked), hand it to FakeCloud::handle_streaming, wait out an injected
-// delay, then write the answer whole, or a stream's head and then one chunk per piece as each
-// comes due, and read the next request. Every step is an asynchronous operation whose handler
-// holds the connection alive; stop() stops the loop and destroys whatever is pending with it.
+// after a "100 Continue" if asked), queue its routing in the loop's ReadyQueue (control requests
+// are routed before sampling ones that are ready at the same time: request_order.h), hand it to
+// FakeCloud::handle_streaming, wait out an injected delay, then write the answer whole, or a
+// stream's head and then one chunk per piece as each comes due, and read the next request. Every
+// step is an asynchronous operation whose handler holds the connection alive; stop() stops the
+// loop and destroys whatever is pending with it.
 #include "weightsync/fake/fake_server.h"
 
 #include <zlib.h>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "http_support.h"
+#include "request_order.h"
 #include "weightsync/fake/transport_faults.h"
 
 namespace weightsync::fake {
@@ -78,9 +81,15 @@ struct FakeServer::Loop {
         io(loop_threads),
         acceptor(io),
         retry(io),
+        ready(loop_threads),
         thread_count(loop_threads) {}
 
   void accept();
+  // Queues `task` (a parsed request's routing) and starts a runner if one is free.
+  void submit(detail::RequestClass request_class, std::function<void()> task);
+  // A runner: one queued task, then back to the event loop (so that requests ready meanwhile are
+  // queued before the next is chosen), until the queue is empty.
+  void run_ready();
   // Calls `then` on `timer`'s executor once `duration` has passed on the cloud's clock.
   void wait(Duration duration, net::steady_timer& timer, std::function<void()> then);
 
@@ -90,6 +99,8 @@ struct FakeServer::Loop {
   net::io_context io;
   tcp::acceptor acceptor;
   net::steady_timer retry;  // after a failed accept (say, out of descriptors)
+  // Parsed requests waiting to be routed; after `io`, so their connections go before it.
+  detail::ReadyQueue ready;
   // Sleeps on a clock other than the system one; never on a loop thread.
   net::thread_pool clock_sleeps{2};
   int thread_count;
@@ -154,8 +165,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     write_answer();
   }
 
+  // The request is whole: its routing waits its turn in the loop's queue. Nothing else of this
+  // connection is pending meanwhile, so route() may run off the strand.
   void on_request() {
     stream_.expires_never();
+    const auto& in = parser_->get();
+    const auto method = in.method_string();
+    const auto target = in.target();
+    loop_.submit(detail::classify_request({method.data(), method.size()},
+                                          {target.data(), target.size()}),
+                 [self = shared_from_this()] { self->route(); });
+  }
+
+  void route() {
     auto& in = parser_->get();
     HttpRequest request;
     request.method = std::string(in.method_string());
@@ -314,6 +336,17 @@ void FakeServer::Loop::accept() {
     std::make_shared<Connection>(*this, std::move(socket))->read_request();
     accept();
   });
+}
+
+void FakeServer::Loop::submit(detail::RequestClass request_class, std::function<void()> task) {
+  if (ready.push(request_class, std::move(task))) net::post(io, [this] { run_ready(); });
+}
+
+void FakeServer::Loop::run_ready() {
+  const std::function<void()> task = ready.next();
+  if (!task) return;
+  task();
+  if (!ready.stop_if_empty()) net::post(io, [this] { run_ready(); });
 }
 
 void FakeServer::Loop::wait(Duration duration, net::steady_timer& timer,
