@@ -20,6 +20,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -136,7 +138,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         });
       return;
     }
+    if (!parser_->is_done()) ack_now();
     read_body();
+  }
+
+  // A client that writes a request's headers and body in two writes without TCP_NODELAY (Python's
+  // httpx.Client does) holds the body back until the headers are acknowledged, and Linux delays
+  // that ACK by up to 40 ms. Acknowledging at once makes such a POST cost a round trip, not 40 ms.
+  void ack_now() {
+    const int on = 1;
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
   }
 
   void read_body() {
