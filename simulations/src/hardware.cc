@@ -65,11 +65,15 @@ const Tables& tables() {
   return t;
 }
 
+// The entry `id` of one of the tables, or an error naming `what` and every id the table has.
 template <typename Map>
-std::string known(const Map& map) {
+const typename Map::mapped_type& find_in(const Map& map, const std::string& what,
+                                         const std::string& id) {
+  auto it = map.find(id);
+  if (it != map.end()) return it->second;
   std::string list;
-  for (const auto& [id, value] : map) list += (list.empty() ? "'" : ", '") + id + "'";
-  return list;
+  for (const auto& entry : map) list += (list.empty() ? "'" : ", '") + entry.first + "'";
+  throw std::invalid_argument("unknown " + what + " '" + id + "': expected one of " + list);
 }
 
 }  // namespace
@@ -90,35 +94,16 @@ double ModelShape::kv_bytes_per_token(double kv_dtype_bytes) const {
   return per_layer * layers * kv_dtype_bytes;
 }
 
-const GpuSpec& find_gpu(const std::string& id) {
-  const auto& gpus = tables().gpus;
-  auto it = gpus.find(id);
-  if (it == gpus.end()) {
-    throw std::invalid_argument("unknown GPU '" + id + "': expected one of " + known(gpus));
-  }
-  return it->second;
-}
+const GpuSpec& find_gpu(const std::string& id) { return find_in(tables().gpus, "GPU", id); }
 
 const ModelShape& find_model_shape(const std::string& id) {
-  const auto& shapes = tables().shapes;
-  auto it = shapes.find(id);
-  if (it == shapes.end()) {
-    throw std::invalid_argument("unknown model shape '" + id + "': expected one of " +
-                                known(shapes));
-  }
-  return it->second;
+  return find_in(tables().shapes, "model shape", id);
 }
 
 const EngineConstants& engine_constants() { return tables().engine; }
 
 const InferenceEngine& find_engine(const std::string& id) {
-  const auto& engines = tables().engines;
-  auto it = engines.find(id);
-  if (it == engines.end()) {
-    throw std::invalid_argument("unknown inference engine '" + id + "': expected one of " +
-                                known(engines));
-  }
-  return it->second;
+  return find_in(tables().engines, "inference engine", id);
 }
 
 std::vector<std::string> engine_ids() {
