@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "report_parts.h"
+#include "weightsync/sim/metrics.h"
 #include "weightsync/sim/sweep_shards.h"
 
 namespace weightsync::sim {
@@ -15,37 +16,27 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The figures of a run that summarize() reads, and nothing else. Doubles round-trip exactly
-// through the JSON text, so the merged report equals the unsharded one byte for byte.
+// A run's record in a shard: the run's position and name beside the fields `run --json` writes
+// for it (to_json, without wall-clock fields or the scenario, which the shard's inputs carry).
+// Doubles round-trip exactly through the JSON text, so the merged report equals the unsharded
+// one byte for byte.
 json run_record(std::size_t position, const ReportRun& run, const RunResult& r) {
-  return {{"run", position},
-          {"name", run.name()},
-          {"steps", r.steps},
-          {"staleness_mean", r.staleness.mean},
-          {"staleness_p99", r.staleness.p99},
-          {"staleness_max", r.staleness.max},
-          {"staleness_histogram", r.staleness.histogram},
-          {"steps_per_hour", r.steps_per_hour},
-          {"bytes_base", r.bytes_base},
-          {"bytes_delta", r.bytes_delta},
-          {"sync_overhead_fraction", r.sync_overhead_fraction},
-          {"trainer_idle_fraction", r.trainer_idle_fraction},
-          {"samples_generated", r.samples_generated},
-          {"samples_dropped", r.samples_dropped},
-          {"failed_syncs", r.failed_syncs},
-          {"recoveries", r.recoveries},
-          {"failed_sync_seconds", r.failed_sync_seconds},
-          {"time_to_recover_mean_s", r.time_to_recover_mean_s},
-          {"simulated_seconds", r.simulated_seconds}};
+  json record = json::parse(to_json(r, /*include_wall=*/false).dump());
+  record.erase("scenario");
+  record["run"] = position;
+  record["name"] = run.name();
+  return record;
 }
 
+// Back from that record: the figures summarize() reads, under to_json's names.
 RunResult result_of_record(const json& j) {
   RunResult r;
+  const json& staleness = j.at("staleness");
   r.steps = j.at("steps").get<int>();
-  r.staleness.mean = j.at("staleness_mean").get<double>();
-  r.staleness.p99 = j.at("staleness_p99").get<int>();
-  r.staleness.max = j.at("staleness_max").get<int>();
-  r.staleness.histogram = j.at("staleness_histogram").get<std::vector<std::int64_t>>();
+  r.staleness.mean = staleness.at("mean").get<double>();
+  r.staleness.p99 = staleness.at("p99").get<int>();
+  r.staleness.max = staleness.at("max").get<int>();
+  r.staleness.histogram = staleness.at("histogram").get<std::vector<std::int64_t>>();
   r.steps_per_hour = j.at("steps_per_hour").get<double>();
   r.bytes_base = j.at("bytes_base").get<std::uint64_t>();
   r.bytes_delta = j.at("bytes_delta").get<std::uint64_t>();
