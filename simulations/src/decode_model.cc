@@ -11,19 +11,23 @@
 
 namespace weightsync::sim {
 
-double DecodeModel::step_base_s(int batch) const {
-  if (!batch_aware) return seconds_per_token;
+double DecodeModel::gemm_s(int batch) const {
   const double b = std::max(batch, 1);
   const double touched =
       active_fraction >= 1 ? 1.0 : 1.0 - std::pow(1.0 - active_fraction, b);
   const double read_s = weight_bytes * std::max(touched, active_fraction) / bytes_per_s;
-  return step_overhead_s + std::max(read_s, compute_s_per_seq * b);
+  return std::max(read_s, compute_s_per_seq * b);
+}
+
+double DecodeModel::step_base_s(int batch) const {
+  if (!batch_aware) return seconds_per_token;
+  return step_overhead_s + seq_overhead_s * std::max(batch, 1) + gemm_s(batch);
 }
 
 double DecodeModel::prefill_s(int batch, double prompt_tokens, bool headroom) const {
   if (!batch_aware || prompt_tokens <= 0) return 0;
   const double b = std::max(batch, 1);
-  const double idle = headroom ? step_base_s(batch) - step_overhead_s - compute_s_per_seq * b : 0;
+  const double idle = headroom ? gemm_s(batch) - compute_s_per_seq * b : 0;
   return std::max(0.0, compute_s_per_seq * prompt_tokens - idle);
 }
 
@@ -34,7 +38,12 @@ std::string DecodeModel::describe() const {
     out << "constant decode speed, " << 1.0 / seconds_per_token << " tokens/s per request";
     return out.str();
   }
-  out << "batch-aware decode: step(1) " << step_base_s(1) * 1e3 << " ms, KV "
+  out << "batch-aware decode: step(1) " << step_base_s(1) * 1e3 << " ms";
+  if (seq_overhead_s > 0) out << " + " << seq_overhead_s * 1e6 << " us per further sequence";
+  if (output_s_per_token > 0) {
+    out << ", outputs processed apart at " << output_s_per_token * 1e6 << " us/token";
+  }
+  out << ", KV "
       << kv_bytes_per_token / 1e3 << " kB/token, " << kv_capacity_tokens / 1e3
       << "k tokens of KV per replica, prefill " << compute_s_per_seq * 1e6 << " us/token";
   return out.str();
@@ -52,7 +61,13 @@ DecodeModel make_decode_model(const Scenario& s) {
   const std::string dtype = s.serving_dtype();
   const double gpus = s.hardware.gpus_per_replica;
   m.batch_aware = true;
-  m.step_overhead_s = find_engine(s.hardware.engine).step_overhead_s;
+  const InferenceEngine& engine = find_engine(s.hardware.engine);
+  m.step_overhead_s = engine.step_overhead_s;
+  if (s.hardware.output_processing == "overlapped") {
+    m.output_s_per_token = engine.seq_overhead_s;
+  } else {
+    m.seq_overhead_s = engine.seq_overhead_s;
+  }
   m.weight_bytes = shape.params * dtype_size(dtype);
   m.active_fraction = shape.active_params / shape.params;
   m.bytes_per_s = gpus * gpu.hbm_bytes_per_s * e.hbm_efficiency;

@@ -55,6 +55,7 @@ struct Tables {
       spec.id = id;
       spec.name = g.at("name").get<std::string>();
       spec.step_overhead_s = figure(g, "step_overhead_s");
+      spec.seq_overhead_s = figure(g, "seq_overhead_s");
       engines[id] = spec;
     }
   }

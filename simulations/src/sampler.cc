@@ -65,10 +65,42 @@ void Sampler::advance(Pool& pool) {
       const double dt = to_seconds(now - from);
       const double a = rate_a(pool);
       const double b = options_.decode.kv_s_per_token() * pool.live;
-      pool.g += b > 0 ? 2 * dt / (a + std::sqrt(a * a + 2 * b * dt)) : dt / a;
+      move_to(pool, pool.g + (b > 0 ? 2 * dt / (a + std::sqrt(a * a + 2 * b * dt)) : dt / a));
     }
   }
   pool.updated_at = now;
+}
+
+void Sampler::move_to(Pool& pool, double g) {
+  pool.tokens_out += pool.live * (g - pool.g);
+  pool.g = g;
+}
+
+// Hands a finished request to the trainer. With an overlapped output process it arrives once
+// that process has handled every token generated before it and its last step's outputs: the
+// process is one server per replica, busy output_s_per_token per token.
+void Sampler::deliver(Pool& pool, Sample sample) {
+  const double per_token = options_.decode.output_s_per_token;
+  const Duration now = clock_.now();
+  if (per_token <= 0) {
+    finished_.push_back(sample);
+    return;
+  }
+  const Duration backlog =
+      pool.output_free + seconds(per_token * (pool.tokens_out - pool.output_tokens));
+  pool.output_free = std::max(backlog, now + seconds(per_token * pool.live));
+  pool.output_tokens = pool.tokens_out;
+  if (pool.output_free <= now) {
+    finished_.push_back(sample);
+    return;
+  }
+  pool.outbox.push_back(sample);
+  const auto index = static_cast<std::size_t>(&pool - pools_.data());
+  clock_.schedule_at(pool.output_free, [this, index] {
+    Pool& p = pools_[index];
+    finished_.push_back(p.outbox.front());
+    p.outbox.pop_front();
+  });
 }
 
 void Sampler::schedule(int index) {
@@ -169,7 +201,7 @@ void Sampler::finish(Pool& pool, int slot) {
   sample.decode_seconds = to_seconds(clock_.now() - r.first_token_at);
   sample.replica = static_cast<int>(&pool - pools_.data());
   if (sample.mixed()) ++mixed_;
-  finished_.push_back(sample);
+  deliver(pool, sample);
   pool.kv_base -= static_cast<double>(r.prompt) - r.start_g;
   pool.kv_reserved -= static_cast<double>(r.prompt + r.tokens);
   r.active = false;
@@ -188,7 +220,7 @@ void Sampler::complete(int index, std::uint64_t ticket) {
   Pool& pool = pools_[static_cast<std::size_t>(index)];
   if (pool.paused || pool.ticket != ticket) return;
   account_busy();
-  pool.g = pool.scheduled_g;
+  move_to(pool, pool.scheduled_g);
   pool.updated_at = clock_.now();
   while (!pool.due.empty() && pool.due.top().finish_g <= pool.g + kTokenSlack) {
     const int slot = pool.due.top().index;

@@ -263,6 +263,8 @@ Scenario parse_scenario(const json& root) {
         static_cast<int>(f.integer("gpus_per_replica", 1, 1024, "an integer in [1, 1024]")
                              .value_or(h.gpus_per_replica));
     h.engine = f.one_of("engine", engine_ids()).value_or(h.engine);
+    h.output_processing =
+        f.one_of("output_processing", {"in_step", "overlapped"}).value_or(h.output_processing);
     h.serving_dtype =
         f.one_of("serving_dtype", {"", "bf16", "fp16", "fp32", "fp8"}).value_or(h.serving_dtype);
     h.kv_dtype = f.one_of("kv_dtype", {"", "bf16", "fp16", "fp32", "fp8"}).value_or(h.kv_dtype);
@@ -413,6 +415,7 @@ ordered_json to_json(const Scenario& s) {
                    {"trainer_gpus", h.trainer_gpus},
                    {"gpus_per_replica", h.gpus_per_replica},
                    {"engine", h.engine},
+                   {"output_processing", h.output_processing},
                    {"serving_dtype", h.serving_dtype},
                    {"kv_dtype", h.kv_dtype},
                    {"memory_utilization", h.memory_utilization},

@@ -53,6 +53,7 @@ TEST(DecodeModel, TheEngineAddsItsFixedCostToEveryDecodeStepAndNotToPrefill) {
   ASSERT_EQ(trt.hardware.engine, "trtllm");
   Scenario vllm = trt;
   vllm.hardware.engine = "vllm";
+  vllm.hardware.output_processing = "overlapped";  // its per-sequence cost leaves the step
   const double delta = find_engine("vllm").step_overhead_s - find_engine("trtllm").step_overhead_s;
   ASSERT_GT(delta, 0);
   const DecodeModel a = make_decode_model(trt);
@@ -65,8 +66,9 @@ TEST(DecodeModel, TheEngineAddsItsFixedCostToEveryDecodeStepAndNotToPrefill) {
 }
 
 // One replica, every-step sync, every answer the same length and the whole batch in flight at
-// once: each RL step decodes `tokens` steps of the same batch, so an engine whose steps cost
-// `delta` more lengthens every RL step by tokens x delta, and nothing else.
+// once: each RL step decodes `tokens` steps of the same batch of 32, so an engine whose steps
+// cost `delta` more, and c more per sequence (processed in the step), lengthens every RL step by
+// tokens x (delta + 32 c), and nothing else.
 TEST(Placement, AColocatedSyncStepPaysTheEngineCostOncePerDecodeStep) {
   const int tokens = 600;
   Scenario s = llama_on_h100();
@@ -84,8 +86,10 @@ TEST(Placement, AColocatedSyncStepPaysTheEngineCostOncePerDecodeStep) {
   const RunResult trt = run_simulation(s);
   const RunResult vllm = run_simulation(v);
   const double delta = find_engine("vllm").step_overhead_s - find_engine("trtllm").step_overhead_s;
+  const double c = find_engine("vllm").seq_overhead_s;
+  ASSERT_EQ(find_engine("trtllm").seq_overhead_s, 0);
   EXPECT_NEAR(vllm.simulated_seconds / vllm.steps - trt.simulated_seconds / trt.steps,
-              tokens * delta, 1e-6);
+              tokens * (delta + 32 * c), 1e-6);
 }
 
 TEST(DecodeModel, MixtureOfExpertsReadsMoreExpertsAsTheBatchGrows) {

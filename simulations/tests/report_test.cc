@@ -185,7 +185,8 @@ TEST_F(ReportCommand, AMalformedCalibrationCaseIsRefusedInTheSharedReadersWords)
        "checks[0]: expected a check of runs named in runs, got \"c9\""},
       {R"j({"name": "x", "source": "s", )j" + scenario + ", " + good_run +
            R"j(, "checks": [{"figure": "f", "run": "c4", "metric": "itl", "published": 20}]})j",
-       "checks[0].metric: expected one of 'itl_ms', 'seconds_per_step', 'tokens_per_second'"},
+       "checks[0].metric: expected one of 'itl_ms', 'seconds_per_step', 'train_seconds_per_step', "
+       "'wait_seconds_per_step', 'tokens_per_second'"},
       {R"j({"name": "x", "source": "s", )j", "case: expected a JSON document, got a parse error"},
   };
   for (const auto& [text, expected] : cases) {

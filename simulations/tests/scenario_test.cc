@@ -127,6 +127,18 @@ TEST(Scenario, TheInferenceEngineIsOneOfTheTable) {
                  "expected one of 'trtllm', 'vllm', got 3");
 }
 
+TEST(Scenario, OutputProcessingIsInTheStepOrOverlapped) {
+  EXPECT_EQ(parse_scenario_text("{}").hardware.output_processing, "in_step");
+  const std::string llama = R"("model": {"params": 8.03e9, "shape": "llama-3.1-8b"}, )";
+  const Scenario s = parse_scenario_text(
+      "{" + llama + R"("hardware": {"gpu": "h100", "output_processing": "overlapped"}})");
+  EXPECT_EQ(s.hardware.output_processing, "overlapped");
+  EXPECT_EQ(to_json(s)["hardware"]["output_processing"], "overlapped");
+  expect_refused("{" + llama + R"("hardware": {"gpu": "h100", "output_processing": "async"}})",
+                 "hardware.output_processing",
+                 "expected one of 'in_step', 'overlapped', got \"async\"");
+}
+
 TEST(Scenario, RefusesUnknownFieldsAsTypos) {
   expect_refused(R"({"rollout": {"concurency": 8}})", "rollout.concurency",
                  "unknown field (extra inputs are not permitted); expected one of");

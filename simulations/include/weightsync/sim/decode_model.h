@@ -2,8 +2,14 @@
 //
 // Batch-aware (the scenario names a GPU and a model shape): one step of B live sequences holding
 // K tokens of KV cache takes
-//     t0 + max(weight_bytes_read(B) / bw, 2 * active_params * B / flops) + K * kv_bytes_per_token / bw
-// where bw and flops are the replica's (GPUs per replica x datasheet x the engine's efficiency),
+//     t0 + c * B + max(weight_bytes_read(B) / bw, 2 * active_params * B / flops)
+//        + K * kv_bytes_per_token / bw
+// where t0 is the inference engine's fixed cost of a step and c its host cost per sequence
+// (sampling, log-probabilities, output processing) when the step waits for it
+// (hardware.output_processing "in_step"); "overlapped", another process handles the outputs
+// while the next steps run: c * B leaves the step and a finished request is delivered once
+// that process has handled every token before it (a queue per replica). bw and flops are the
+// replica's (GPUs per replica x datasheet x the engine's efficiency),
 // weight_bytes_read is every weight for a dense model and, for a mixture of experts, the experts
 // B tokens route to (1 - (1 - active/total)^B of them, at least the active ones). Decode is
 // memory-bound until the batch makes the GEMMs compute-bound; the KV term grows with what the
@@ -29,6 +35,8 @@ struct DecodeModel {
   double seconds_per_token = 0.02;  // constant mode
 
   double step_overhead_s = 0;
+  double seq_overhead_s = 0;    // host cost per live sequence per step, in the step
+  double output_s_per_token = 0;  // the same cost, paid by an overlapped output process
   double weight_bytes = 0;      // all weights of a replica, in the serving dtype
   double active_fraction = 1;   // active / total parameters
   double bytes_per_s = 0;       // a replica's effective HBM bandwidth
@@ -38,6 +46,8 @@ struct DecodeModel {
 
   // Seconds of one step of `batch` sequences, before the KV term.
   double step_base_s(int batch) const;
+  // The GPU part of that step: the weight reads or the GEMMs, whichever bounds it.
+  double gemm_s(int batch) const;
   // Seconds one token of live KV cache adds to a step.
   double kv_s_per_token() const { return batch_aware ? kv_bytes_per_token / bytes_per_s : 0; }
   // The stall a P-token prefill adds to a step of `batch` sequences; `headroom` false when an

@@ -43,11 +43,13 @@ struct EngineConstants {
 };
 
 // What differs between inference engines: the fixed cost of one decode step besides the GEMMs
-// and the reads (scheduling, input preparation, sampling, output processing, launches).
+// and the reads (scheduling, input preparation, launches), and the host-side cost each live
+// sequence adds to a step (sampling, log-probabilities, output processing).
 struct InferenceEngine {
   std::string id;  // "vllm"
   std::string name;
   double step_overhead_s = 0;
+  double seq_overhead_s = 0;
 };
 
 // Throw std::invalid_argument naming the known ids when `id` is unknown.

@@ -116,6 +116,13 @@ class Sampler {
     int version = 0;  // the policy version the replica serves
     std::uint64_t ticket = 0;  // completion events under an older ticket are void
     double scheduled_g = 0;    // the progress the pending completion event stands for
+    // The overlapped output process (DecodeModel::output_s_per_token > 0): tokens generated so
+    // far, those it has taken on, when it is done with them, and the finished requests it has
+    // yet to deliver, in order.
+    double tokens_out = 0;
+    double output_tokens = 0;
+    Duration output_free{};
+    std::deque<Sample> outbox;
   };
   struct Drawn {
     std::int64_t tokens = 0;
@@ -129,6 +136,8 @@ class Sampler {
   void schedule(int pool);
   void complete(int pool, std::uint64_t ticket);
   void finish(Pool& pool, int index);
+  void move_to(Pool& pool, double g);
+  void deliver(Pool& pool, Sample sample);
   double rate_a(const Pool& pool) const;
   void account_busy();
   void resume(int pool);

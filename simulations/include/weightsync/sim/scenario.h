@@ -64,6 +64,10 @@ struct HardwareSpec {
   int trainer_gpus = 0;             // > 0: a step takes its FLOPs on these GPUs
   int gpus_per_replica = 1;         // tensor parallel size of an inference replica
   std::string engine = "trtllm";    // an inference engine of gpus.json's `engines`
+  // in_step: the engine processes each step's outputs before the next step (vLLM's LLM with
+  // its engine core in the caller's process); overlapped: another process does while the next
+  // steps run (vLLM's AsyncLLM, or LLM with its default engine-core process).
+  std::string output_processing = "in_step";
   std::string serving_dtype;        // "" : model.dtype
   std::string kv_dtype;             // "" : the serving dtype
   double memory_utilization = 0.9;  // share of a replica's memory for weights + KV cache
