@@ -43,8 +43,7 @@ std::string DecodeModel::describe() const {
   if (output_s_per_token > 0) {
     out << ", outputs processed apart at " << output_s_per_token * 1e6 << " us/token";
   }
-  out << ", KV "
-      << kv_bytes_per_token / 1e3 << " kB/token, " << kv_capacity_tokens / 1e3
+  out << ", KV " << kv_bytes_per_token / 1e3 << " kB/token, " << kv_capacity_tokens / 1e3
       << "k tokens of KV per replica, prefill " << compute_s_per_seq * 1e6 << " us/token";
   return out.str();
 }
@@ -63,6 +62,9 @@ DecodeModel make_decode_model(const Scenario& s) {
   m.batch_aware = true;
   const InferenceEngine& engine = find_engine(s.hardware.engine);
   m.step_overhead_s = engine.step_overhead_s;
+  if (s.hardware.gpus_per_replica > 1) {
+    m.step_overhead_s += 2.0 * shape.layers * engine.tp_allreduce_s;
+  }
   if (s.hardware.output_processing == "overlapped") {
     m.output_s_per_token = engine.seq_overhead_s;
   } else {

@@ -56,6 +56,7 @@ struct Tables {
       spec.name = g.at("name").get<std::string>();
       spec.step_overhead_s = figure(g, "step_overhead_s");
       spec.seq_overhead_s = figure(g, "seq_overhead_s");
+      spec.tp_allreduce_s = figure(g, "tp_allreduce_s");
       engines[id] = spec;
     }
   }

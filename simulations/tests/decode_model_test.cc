@@ -92,6 +92,31 @@ TEST(Placement, AColocatedSyncStepPaysTheEngineCostOncePerDecodeStep) {
               tokens * (delta + 32 * c), 1e-6);
 }
 
+// A replica of several GPUs: its bandwidth and FLOP/s scale with them, and each step adds two
+// all-reduces per layer at the engine's cost (none on one GPU).
+TEST(DecodeModel, ATensorParallelReplicaPaysTwoAllReducesPerLayerPerStep) {
+  Scenario one = llama_on_h100();
+  one.hardware.engine = "vllm";
+  one.hardware.output_processing = "overlapped";
+  Scenario four = one;
+  four.hardware.gpus_per_replica = 4;
+  const double allreduce = find_engine("vllm").tp_allreduce_s;
+  ASSERT_GT(allreduce, 0);
+  const DecodeModel a = make_decode_model(one);
+  const DecodeModel b = make_decode_model(four);
+  EXPECT_NEAR(a.step_overhead_s, find_engine("vllm").step_overhead_s, 1e-15);
+  EXPECT_NEAR(b.step_overhead_s - a.step_overhead_s, 2 * 32 * allreduce, 1e-15);
+  // Memory-bound at batch 1: a quarter of the reads on each GPU, plus the all-reduces.
+  EXPECT_NEAR(b.step_base_s(1) - b.step_overhead_s, (a.step_base_s(1) - a.step_overhead_s) / 4,
+              1e-12);
+  // Each engine at its own cost.
+  Scenario trt = four;
+  trt.hardware.engine = "trtllm";
+  const InferenceEngine& t = find_engine("trtllm");
+  EXPECT_NEAR(make_decode_model(trt).step_overhead_s, t.step_overhead_s + 2 * 32 * t.tp_allreduce_s,
+              1e-15);
+}
+
 TEST(DecodeModel, MixtureOfExpertsReadsMoreExpertsAsTheBatchGrows) {
   Scenario s;
   s.model.params = 235e9;

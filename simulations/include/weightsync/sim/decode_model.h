@@ -4,9 +4,10 @@
 // K tokens of KV cache takes
 //     t0 + c * B + max(weight_bytes_read(B) / bw, 2 * active_params * B / flops)
 //        + K * kv_bytes_per_token / bw
-// where t0 is the inference engine's fixed cost of a step and c its host cost per sequence
-// (sampling, log-probabilities, output processing) when the step waits for it
-// (hardware.output_processing "in_step"); "overlapped", another process handles the outputs
+// where t0 is the inference engine's fixed cost of a step (with, when a replica spans several
+// GPUs, two tensor-parallel all-reduces per layer at the engine's cost each) and c its host
+// cost per sequence (sampling, log-probabilities, output processing) when the step waits for
+// it (hardware.output_processing "in_step"); "overlapped", another process handles the outputs
 // while the next steps run: c * B leaves the step and a finished request is delivered once
 // that process has handled every token before it (a queue per replica). bw and flops are the
 // replica's (GPUs per replica x datasheet x the engine's efficiency),

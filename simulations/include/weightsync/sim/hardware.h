@@ -43,13 +43,15 @@ struct EngineConstants {
 };
 
 // What differs between inference engines: the fixed cost of one decode step besides the GEMMs
-// and the reads (scheduling, input preparation, launches), and the host-side cost each live
-// sequence adds to a step (sampling, log-probabilities, output processing).
+// and the reads (scheduling, input preparation, launches), the host-side cost each live
+// sequence adds to a step (sampling, log-probabilities, output processing), and the cost of one
+// tensor-parallel all-reduce (a step does two per layer when a replica spans several GPUs).
 struct InferenceEngine {
   std::string id;  // "vllm"
   std::string name;
   double step_overhead_s = 0;
   double seq_overhead_s = 0;
+  double tp_allreduce_s = 0;
 };
 
 // Throw std::invalid_argument naming the known ids when `id` is unknown.
