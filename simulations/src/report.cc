@@ -70,6 +70,7 @@ PolicySummary summarize(const ReportPolicy& policy, const std::vector<RunResult>
     s.steps_per_hour += r.steps_per_hour / n;
     s.steps_per_hour_min = std::min(s.steps_per_hour_min, r.steps_per_hour);
     s.steps_per_hour_max = std::max(s.steps_per_hour_max, r.steps_per_hour);
+    s.tokens_per_second += r.tokens_per_second / n;
     s.mb_per_step += static_cast<double>(r.bytes_base + r.bytes_delta) / 1e6 /
                      std::max(1.0, static_cast<double>(r.steps)) / n;
     s.sync_overhead_pct += 100 * r.sync_overhead_fraction / n;

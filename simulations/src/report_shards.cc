@@ -38,6 +38,7 @@ RunResult result_of_record(const json& j) {
   r.staleness.max = staleness.at("max").get<int>();
   r.staleness.histogram = staleness.at("histogram").get<std::vector<std::int64_t>>();
   r.steps_per_hour = j.at("steps_per_hour").get<double>();
+  r.tokens_per_second = j.at("tokens_per_second").get<double>();
   r.bytes_base = j.at("bytes_base").get<std::uint64_t>();
   r.bytes_delta = j.at("bytes_delta").get<std::uint64_t>();
   r.sync_overhead_fraction = j.at("sync_overhead_fraction").get<double>();

@@ -45,6 +45,7 @@ struct PolicySummary {
   double steps_per_hour = 0;
   double steps_per_hour_min = 0;  // the slowest seed
   double steps_per_hour_max = 0;  // the fastest seed
+  double tokens_per_second = 0;   // prompt and generated tokens trained on per simulated second
   double mb_per_step = 0;         // snapshot bytes saved per training step, 1 MB = 1e6 bytes
   double sync_overhead_pct = 0;
   double trainer_idle_pct = 0;
