@@ -127,8 +127,7 @@ Case read_case(const json& document) {
   }
   for (const auto& [run_name, run_json] : runs->items()) {
     Fields run(run_json, top.at("runs") + "." + run_name);
-    CaseRun r{run_name, run.one_of("kind", {"itl", "rl"}).value_or(""), *base, 0, 0};
-    if (r.kind.empty()) run.missing("kind", "'itl' or 'rl'");
+    CaseRun r{run_name, run.required_one_of("kind", {"itl", "rl"}), *base, 0, 0};
     if (const json* overrides = run.child("overrides")) {
       if (!overrides->is_object()) Fields::fail(run.at("overrides"), "a JSON object", *overrides);
       r.scenario.merge_patch(*overrides);
@@ -151,14 +150,9 @@ Case read_case(const json& document) {
     check.case_name = name;
     check.source = source->dump();
     check.figure = k.required_text("figure");
-    static const std::vector<std::string> metrics = {
-        "itl_ms", "seconds_per_step", "train_seconds_per_step", "wait_seconds_per_step",
-        "tokens_per_second"};
-    check.metric = k.one_of("metric", metrics).value_or("");
-    if (check.metric.empty()) {
-      k.missing("metric", "one of 'itl_ms', 'seconds_per_step', 'train_seconds_per_step', "
-                          "'wait_seconds_per_step', 'tokens_per_second'");
-    }
+    check.metric = k.required_one_of("metric", {"itl_ms", "seconds_per_step",
+                                                "train_seconds_per_step", "wait_seconds_per_step",
+                                                "tokens_per_second"});
     const auto published = k.number("published", 0, 1e300, "a positive number");
     if (!published) k.missing("published", "a positive number");
     check.published = *published;

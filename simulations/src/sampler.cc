@@ -72,7 +72,7 @@ void Sampler::advance(Pool& pool) {
 }
 
 void Sampler::move_to(Pool& pool, double g) {
-  pool.tokens_out += pool.live * (g - pool.g);
+  pool.output_pending_tokens += pool.live * (g - pool.g);
   pool.g = g;
 }
 
@@ -86,14 +86,9 @@ void Sampler::deliver(Pool& pool, Sample sample) {
     finished_.push_back(sample);
     return;
   }
-  const Duration backlog =
-      pool.output_free + seconds(per_token * (pool.tokens_out - pool.output_tokens));
+  const Duration backlog = pool.output_free + seconds(per_token * pool.output_pending_tokens);
   pool.output_free = std::max(backlog, now + seconds(per_token * pool.live));
-  pool.output_tokens = pool.tokens_out;
-  if (pool.output_free <= now) {
-    finished_.push_back(sample);
-    return;
-  }
+  pool.output_pending_tokens = 0;
   pool.outbox.push_back(sample);
   const auto index = static_cast<std::size_t>(&pool - pools_.data());
   clock_.schedule_at(pool.output_free, [this, index] {

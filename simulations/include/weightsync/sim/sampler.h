@@ -116,11 +116,10 @@ class Sampler {
     int version = 0;  // the policy version the replica serves
     std::uint64_t ticket = 0;  // completion events under an older ticket are void
     double scheduled_g = 0;    // the progress the pending completion event stands for
-    // The overlapped output process (DecodeModel::output_s_per_token > 0): tokens generated so
-    // far, those it has taken on, when it is done with them, and the finished requests it has
-    // yet to deliver, in order.
-    double tokens_out = 0;
-    double output_tokens = 0;
+    // The overlapped output process (DecodeModel::output_s_per_token > 0): tokens generated
+    // since it last took work on, when it is done with what it has, and the finished requests
+    // it has yet to deliver, in order.
+    double output_pending_tokens = 0;
     Duration output_free{};
     std::deque<Sample> outbox;
   };

@@ -88,9 +88,12 @@ class BasicJsonFields {
       const auto& s = v->template get_ref<const std::string&>();
       if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return s;
     }
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "'" : ", '") + a + "'";
-    fail(at(key), "one of " + list, *v);
+    fail(at(key), one_of_text(allowed), *v);
+  }
+  std::string required_one_of(const std::string& key, const std::vector<std::string>& allowed) {
+    auto v = one_of(key, allowed);
+    if (!v) missing(key, one_of_text(allowed));
+    return *v;
   }
 
   // An integer in [lo, hi]; `expected` overrides the message's "an integer in [lo, hi]".
@@ -227,6 +230,11 @@ class BasicJsonFields {
   }
 
  private:
+  static std::string one_of_text(const std::vector<std::string>& allowed) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "'" : ", '") + a + "'";
+    return "one of " + list;
+  }
   [[noreturn]] void unknown(const std::string& key,
                             const std::vector<std::string>& accepted) const {
     std::string names;
